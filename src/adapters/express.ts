@@ -1,0 +1,158 @@
+/**
+ * Express adapter (Express 5; Express 4 works too: nothing here imports Express at run time, and
+ * every middleware catches its own errors instead of relying on Express 5's promise handling).
+ *
+ * ```ts
+ * const auth = expressSessions(sessions);                 // or expressSessions(sessions, httpOptions)
+ * app.use('/auth', auth.routes({ authenticate }));        // the ready-made JSON routes
+ * app.get('/api/me', auth.requireAccess(), (req, res) => res.json(req.jwtSession!.claims));
+ * ```
+ *
+ * The routes read their own bodies; mount them before (or instead of) `express.json()` for the
+ * 16 KiB cap and the 415 on form posts. If a body parser already ran, its result is used.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
+import { checkAuthorizeOptions } from '../http/authorize.js';
+import { readNodeStream } from '../http/body.js';
+import type { HttpOptions } from '../http/options.js';
+import { createSessionRoutes, type SessionRoutes, type SessionRoutesOptions } from '../http/routes.js';
+import { type SessionHttp, toSessionHttp } from '../http/session-http.js';
+import type { AuthorizeOptions, HttpRequest, JwtSession } from '../http/types.js';
+import type { Sessions } from '../session/engine.js';
+import { applyNodePatch, nodeHeaderReader, sendNodeResponse } from './node.js';
+
+declare global {
+  namespace Express {
+    interface Request {
+      /** Set by the jwt-sessions middleware on the routes it guards. */
+      jwtSession?: JwtSession;
+    }
+  }
+}
+
+/** The parts of an Express request the adapter reads (Express 4 and 5 alike). */
+type ExpressLikeRequest = IncomingMessage & { ip?: string | undefined; body?: unknown; originalUrl?: string };
+
+/** An Express request as an `HttpRequest`. */
+export function expressHttpRequest(req: ExpressLikeRequest): HttpRequest {
+  return {
+    method: req.method ?? 'GET',
+    url: req.originalUrl ?? req.url ?? '/',
+    header: nodeHeaderReader(req),
+    ip: req.ip ?? req.socket?.remoteAddress ?? null,
+    async readBody(limit) {
+      // A body parser (express.json()) consumed the stream already: use what it produced.
+      if (req.readableEnded || (req as { _body?: unknown })._body === true) {
+        return req.body === undefined ? null : { parsed: req.body };
+      }
+      const bytes = await readNodeStream(req, limit);
+      return bytes.length === 0 ? null : { bytes };
+    },
+  };
+}
+
+/** Builds a middleware: authorize, set `req.jwtSession`, patch the response — or answer the error. */
+export function createExpressMiddleware(http: SessionHttp, options: AuthorizeOptions = {}): RequestHandler {
+  checkAuthorizeOptions(options);
+  return (req: Request, res: Response, next: NextFunction) => {
+    const httpRequest = expressHttpRequest(req);
+    http.authorize(httpRequest, options).then(
+      ({ session, patch }) => {
+        req.jwtSession = session;
+        applyNodePatch(res, patch);
+        next();
+      },
+      (error: unknown) => sendNodeResponse(res, http.errorResponse(error, httpRequest)),
+    );
+  };
+}
+
+/** Express middleware for the ready-made routes; mount it under a prefix: `app.use('/auth', …)`. */
+export function createExpressRoutes(routes: SessionRoutes): RequestHandler {
+  const exact = new Map<string, SessionRoutes['routes'][number]>();
+  const byId = new Map<string, SessionRoutes['routes'][number]>();
+  for (const route of routes.routes) {
+    if (route.path.endsWith('/:id')) byId.set(`${route.method} ${route.path.slice(0, -4)}`, route);
+    else exact.set(`${route.method} ${route.path}`, route);
+  }
+  const preflightPaths = new Set(routes.paths.keys());
+  return (req: Request, res: Response) => {
+    const httpRequest = expressHttpRequest(req);
+    const method = (req.method ?? 'GET').toUpperCase();
+    let path = (req.url ?? '/').split('?', 1)[0]!;
+    if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
+    const respond = (promise: Promise<Parameters<typeof sendNodeResponse>[1]>) =>
+      promise.then(
+        (response) => sendNodeResponse(res, response),
+        (error: unknown) => sendNodeResponse(res, routes.http.errorResponse(error, httpRequest)),
+      );
+    const lookup = method === 'HEAD' ? 'GET' : method;
+    const route = exact.get(`${lookup} ${path}`);
+    if (route !== undefined) return void respond(route.handle(httpRequest, {}));
+    const slash = path.lastIndexOf('/');
+    if (slash > 0) {
+      const parent = path.slice(0, slash);
+      const byIdRoute = byId.get(`${lookup} ${parent}`);
+      if (byIdRoute !== undefined) {
+        let id: string;
+        try {
+          id = decodeURIComponent(path.slice(slash + 1));
+        } catch {
+          id = '';
+        }
+        return void respond(byIdRoute.handle(httpRequest, { id }));
+      }
+    }
+    if (method === 'OPTIONS') {
+      const template = preflightPaths.has(path) ? path : slash > 0 ? `${path.slice(0, slash)}/:id` : path;
+      if (preflightPaths.has(template))
+        return void sendNodeResponse(res, routes.preflight(httpRequest, template));
+    }
+    sendNodeResponse(res, routes.notFound(httpRequest));
+  };
+}
+
+/**
+ * An error handler that answers the library's typed errors (thrown by your handlers, e.g. from
+ * `sessions.refreshByAccess`) with the JSON error shape, and passes anything else on.
+ */
+export function createExpressErrorHandler(http: SessionHttp): ErrorRequestHandler {
+  return (error: unknown, req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent || !(error instanceof Error) || !('code' in error) || !('status' in error)) {
+      return next(error);
+    }
+    const response = http.errorResponse(error, expressHttpRequest(req));
+    if (response.status === 500) return next(error);
+    sendNodeResponse(res, response);
+  };
+}
+
+export interface ExpressSessions {
+  readonly http: SessionHttp;
+  readonly sessions: Sessions;
+  /** jwt_sessions `authorize_access_request!`; `transport` picks `_by_access_header!`/`_cookie!`. */
+  requireAccess(options?: Omit<AuthorizeOptions, 'kind'>): RequestHandler;
+  /** jwt_sessions `authorize_refresh_request!`. */
+  requireRefresh(options?: Pick<AuthorizeOptions, 'transport'>): RequestHandler;
+  /** jwt_sessions `authorize_refresh_by_access_request!`. */
+  requireRefreshByAccess(options?: Pick<AuthorizeOptions, 'transport' | 'claims'>): RequestHandler;
+  /** The ready-made JSON routes, to mount under a prefix. */
+  routes(options: SessionRoutesOptions): RequestHandler;
+  /** Answers the library's typed errors thrown by your own handlers. */
+  errorHandler(): ErrorRequestHandler;
+}
+
+export function expressSessions(source: Sessions | SessionHttp, options?: HttpOptions): ExpressSessions {
+  const http = toSessionHttp(source, options);
+  return {
+    http,
+    sessions: http.sessions,
+    requireAccess: (opts = {}) => createExpressMiddleware(http, { ...opts, kind: 'access' }),
+    requireRefresh: (opts = {}) => createExpressMiddleware(http, { ...opts, kind: 'refresh' }),
+    requireRefreshByAccess: (opts = {}) =>
+      createExpressMiddleware(http, { ...opts, kind: 'refresh_by_access' }),
+    routes: (routeOptions) => createExpressRoutes(createSessionRoutes(http, routeOptions)),
+    errorHandler: () => createExpressErrorHandler(http),
+  };
+}

@@ -1,0 +1,237 @@
+/**
+ * Fastify 5 adapter.
+ *
+ * - `jwtSessions` — a plugin (fastify-plugin, so its decorators reach the parent): decorates
+ *   `fastify.sessions` (the engine), `fastify.sessionHttp` (the HTTP layer) and the hook factories
+ *   `fastify.requireAccess()`, `fastify.requireRefresh()`, `fastify.requireRefreshByAccess()`;
+ *   `request.jwtSession` is set by those hooks (typed by declaration merging below).
+ * - `jwtSessionRoutes` — the ready-made routes as an encapsulated plugin: register it with a
+ *   `prefix` (e.g. `/auth`). It parses its own bodies (16 KiB JSON only) without touching the
+ *   content-type parsers of the rest of the application.
+ *
+ * ```ts
+ * await app.register(jwtSessions, { sessions });
+ * await app.register(jwtSessionRoutes, { prefix: '/auth', authenticate });
+ * app.get('/api/me', { onRequest: app.requireAccess() }, (req) => req.jwtSession!.claims);
+ * ```
+ */
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import fp from 'fastify-plugin';
+import { ConfigurationError, JwtSessionsError, RequestError } from '../errors.js';
+import { checkAuthorizeOptions } from '../http/authorize.js';
+import { readNodeStream } from '../http/body.js';
+import { mergeHeaderList } from '../http/cors.js';
+import type { HttpOptions } from '../http/options.js';
+import { createSessionRoutes, type SessionRoutesOptions } from '../http/routes.js';
+import { type SessionHttp, toSessionHttp } from '../http/session-http.js';
+import type {
+  AuthorizeOptions,
+  HttpRequest,
+  HttpResponse,
+  JwtSession,
+  RawBody,
+  ResponsePatch,
+} from '../http/types.js';
+import type { Sessions } from '../session/engine.js';
+import { nodeHeaderReader } from './node.js';
+
+/** An `onRequest` / `preHandler` hook that authorizes the request or answers with the error. */
+export type JwtSessionHook = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The session engine (login, refresh, revoke, list…). */
+    sessions: Sessions;
+    /** The HTTP layer (authorize, error mapping, token responses). */
+    sessionHttp: SessionHttp;
+    /** jwt_sessions `authorize_access_request!` (and `_by_access_header!`/`_cookie!` via `transport`). */
+    requireAccess(options?: Omit<AuthorizeOptions, 'kind'>): JwtSessionHook;
+    /** jwt_sessions `authorize_refresh_request!`. */
+    requireRefresh(options?: Pick<AuthorizeOptions, 'transport'>): JwtSessionHook;
+    /** jwt_sessions `authorize_refresh_by_access_request!`. */
+    requireRefreshByAccess(options?: Pick<AuthorizeOptions, 'transport' | 'claims'>): JwtSessionHook;
+  }
+  interface FastifyRequest {
+    /** Set by the jwt-sessions hooks; null on routes without one. */
+    jwtSession: JwtSession | null;
+  }
+}
+
+export interface JwtSessionsPluginOptions extends HttpOptions {
+  /** The engine, or a ready HTTP layer (then the other options are ignored). */
+  sessions: Sessions | SessionHttp;
+}
+
+export interface JwtSessionRoutesPluginOptions extends SessionRoutesOptions {
+  /** Default: the `jwtSessions` plugin's HTTP layer (`fastify.sessionHttp`). */
+  sessions?: Sessions | SessionHttp;
+  /** HTTP options when `sessions` is an engine. */
+  http?: HttpOptions;
+}
+
+const BODY = Symbol('jwt-sessions.body');
+
+interface DeferredBody {
+  [BODY]: true;
+  result: RawBody | RequestError;
+}
+
+function isDeferredBody(value: unknown): value is DeferredBody {
+  return typeof value === 'object' && value !== null && BODY in value;
+}
+
+/** A Fastify request as an `HttpRequest`. */
+export function fastifyHttpRequest(request: FastifyRequest): HttpRequest {
+  return {
+    method: request.method,
+    url: request.url,
+    header: nodeHeaderReader(request.raw),
+    ip: request.ip,
+    async readBody() {
+      const body: unknown = request.body;
+      if (body === undefined || body === null) return null;
+      if (isDeferredBody(body)) {
+        if (body.result instanceof RequestError) throw body.result;
+        return body.result;
+      }
+      return { parsed: body };
+    },
+  };
+}
+
+/** Adds a patch's headers (merging list headers) and cookies to a reply. */
+export function applyFastifyPatch(reply: FastifyReply, patch: ResponsePatch): void {
+  for (const [name, value] of Object.entries(patch.headers)) {
+    if (name === 'vary' || name === 'access-control-expose-headers') {
+      const existing = reply.getHeader(name);
+      reply.header(name, mergeHeaderList(existing === undefined ? undefined : String(existing), value));
+    } else {
+      reply.header(name, value);
+    }
+  }
+  // Fastify appends every `set-cookie` value instead of replacing the previous one.
+  for (const cookie of patch.cookies) reply.header('set-cookie', cookie);
+}
+
+export function sendFastifyResponse(reply: FastifyReply, response: HttpResponse): FastifyReply {
+  reply.code(response.status);
+  applyFastifyPatch(reply, response);
+  if (response.body === undefined) return reply.send();
+  reply.type('application/json; charset=utf-8');
+  return reply.send(JSON.stringify(response.body));
+}
+
+/** Builds a hook: authorize, set `request.jwtSession`, patch the reply — or answer the error. */
+export function createFastifyHook(http: SessionHttp, options: AuthorizeOptions = {}): JwtSessionHook {
+  // Validate once, at route definition, not per request.
+  checkAuthorizeOptions(options);
+  return async function jwtSessionHook(request, reply) {
+    const httpRequest = fastifyHttpRequest(request);
+    try {
+      const { session, patch } = await http.authorize(httpRequest, options);
+      request.jwtSession = session;
+      applyFastifyPatch(reply, patch);
+    } catch (error) {
+      return sendFastifyResponse(reply, http.errorResponse(error, httpRequest));
+    }
+    return undefined;
+  };
+}
+
+async function jwtSessionsPlugin(fastify: FastifyInstance, options: JwtSessionsPluginOptions): Promise<void> {
+  if (options === undefined || options.sessions === undefined) {
+    throw new ConfigurationError('jwtSessions needs { sessions }');
+  }
+  const { sessions, ...httpOptions } = options;
+  const http = toSessionHttp(sessions, httpOptions);
+  fastify.decorate('sessions', http.sessions);
+  fastify.decorate('sessionHttp', http);
+  fastify.decorateRequest('jwtSession', null);
+  fastify.decorate('requireAccess', (opts: Omit<AuthorizeOptions, 'kind'> = {}) =>
+    createFastifyHook(http, { ...opts, kind: 'access' }),
+  );
+  fastify.decorate('requireRefresh', (opts: Pick<AuthorizeOptions, 'transport'> = {}) =>
+    createFastifyHook(http, { ...opts, kind: 'refresh' }),
+  );
+  fastify.decorate('requireRefreshByAccess', (opts: Pick<AuthorizeOptions, 'transport' | 'claims'> = {}) =>
+    createFastifyHook(http, { ...opts, kind: 'refresh_by_access' }),
+  );
+}
+
+/** The plugin: decorators and hook factories, visible to the registering context. */
+export const jwtSessions = fp(jwtSessionsPlugin, { name: 'jwt-sessions', fastify: '5.x' });
+
+/** Maps Fastify's own request errors (bad Content-Type, unreadable body) to the JSON error shape. */
+function fastifyError(error: unknown): unknown {
+  if (error instanceof JwtSessionsError) return error;
+  const status = (error as { statusCode?: unknown } | null)?.statusCode;
+  if (status === 415)
+    return new RequestError('unsupported_media_type', 'content type must be application/json');
+  if (status === 413) return new RequestError('payload_too_large', 'request body is too large');
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return new RequestError('bad_request', 'bad request');
+  }
+  return error;
+}
+
+/**
+ * The ready-made routes (login, refresh, logout, sessions, csrf) as an encapsulated plugin.
+ * Register it with a `prefix`; unknown paths under the prefix get a JSON 404.
+ */
+export const jwtSessionRoutes: FastifyPluginAsync<JwtSessionRoutesPluginOptions> = async (
+  fastify,
+  options,
+) => {
+  const source = options.sessions ?? (fastify.hasDecorator('sessionHttp') ? fastify.sessionHttp : undefined);
+  if (source === undefined) {
+    throw new ConfigurationError(
+      'jwtSessionRoutes needs { sessions } or the jwtSessions plugin registered first',
+    );
+  }
+  const http = toSessionHttp(source, options.http);
+  const routes = createSessionRoutes(http, options);
+  const limit = http.config.maxBodyBytes;
+
+  // These routes read their own bodies: JSON only, capped, with the library's error shape.
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser('*', async (_request: FastifyRequest, payload: NodeJS.ReadableStream) => {
+    let result: RawBody | RequestError;
+    try {
+      result = { bytes: await readNodeStream(payload, limit) };
+    } catch (error) {
+      result =
+        error instanceof RequestError
+          ? error
+          : new RequestError('bad_request', 'request body could not be read');
+    }
+    const body: DeferredBody = { [BODY]: true, result };
+    return body;
+  });
+
+  fastify.setErrorHandler((error, request, reply) => {
+    const httpRequest = fastifyHttpRequest(request);
+    return sendFastifyResponse(reply, http.errorResponse(fastifyError(error), httpRequest));
+  });
+  fastify.setNotFoundHandler((request, reply) =>
+    sendFastifyResponse(reply, routes.notFound(fastifyHttpRequest(request))),
+  );
+
+  for (const route of routes.routes) {
+    fastify.route({
+      method: route.method,
+      url: route.path,
+      handler: async (request, reply) => {
+        const response = await route.handle(
+          fastifyHttpRequest(request),
+          request.params as Record<string, string>,
+        );
+        return sendFastifyResponse(reply, response);
+      },
+    });
+  }
+  for (const path of routes.paths.keys()) {
+    fastify.options(path, async (request, reply) =>
+      sendFastifyResponse(reply, routes.preflight(fastifyHttpRequest(request), path)),
+    );
+  }
+};

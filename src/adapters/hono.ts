@@ -1,0 +1,169 @@
+/**
+ * Hono adapter — Web `Request`/`Response`, so it runs wherever Hono does (Node, Bun, Deno,
+ * Cloudflare Workers…).
+ *
+ * ```ts
+ * const auth = honoSessions(sessions);
+ * const app = new Hono<JwtSessionsEnv>();
+ * app.route('/auth', auth.routes({ authenticate }));
+ * app.get('/api/me', auth.requireAccess(), (c) => c.json(c.get('jwtSession').claims));
+ * ```
+ */
+import type { Context, MiddlewareHandler } from 'hono';
+import { Hono } from 'hono';
+import { checkAuthorizeOptions } from '../http/authorize.js';
+import { readWebStream } from '../http/body.js';
+import { mergeHeaderList } from '../http/cors.js';
+import type { HttpOptions } from '../http/options.js';
+import { createSessionRoutes, type SessionRoutesOptions } from '../http/routes.js';
+import { type SessionHttp, toSessionHttp } from '../http/session-http.js';
+import type {
+  AuthorizeOptions,
+  HttpRequest,
+  HttpResponse,
+  JwtSession,
+  ResponsePatch,
+} from '../http/types.js';
+import type { Sessions } from '../session/engine.js';
+
+/** Hono environment of routes guarded by the middleware: `c.get('jwtSession')` is typed. */
+export type JwtSessionsEnv = { Variables: { jwtSession: JwtSession } };
+
+/** How to learn the client address; Hono leaves it to the runtime. */
+export type IpResolver = (c: Context) => string | null | undefined;
+
+export interface HonoSessionsOptions extends HttpOptions {
+  /**
+   * Client address for device metadata. Default: the Node socket when running on
+   * `@hono/node-server` (no proxy headers are trusted).
+   */
+  getIp?: IpResolver;
+}
+
+const nodeSocketIp: IpResolver = (c) => {
+  const env = c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined;
+  return env?.incoming?.socket?.remoteAddress ?? null;
+};
+
+/** A Hono context as an `HttpRequest`. */
+export function honoHttpRequest(c: Context, getIp: IpResolver = nodeSocketIp): HttpRequest {
+  const raw = c.req.raw;
+  return {
+    method: raw.method,
+    url: raw.url,
+    header: (name) => raw.headers.get(name) ?? undefined,
+    get ip() {
+      try {
+        return getIp(c) ?? null;
+      } catch {
+        return null;
+      }
+    },
+    async readBody(limit) {
+      if (raw.bodyUsed) return null;
+      const bytes = await readWebStream(raw.body, limit);
+      return bytes === null || bytes.length === 0 ? null : { bytes };
+    },
+  };
+}
+
+/** An `HttpResponse` as a Web `Response`. */
+export function toWebResponse(response: HttpResponse): Response {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(response.headers)) headers.set(name, value);
+  for (const cookie of response.cookies) headers.append('set-cookie', cookie);
+  if (response.body === undefined) return new Response(null, { status: response.status, headers });
+  headers.set('content-type', 'application/json; charset=utf-8');
+  return new Response(JSON.stringify(response.body), { status: response.status, headers });
+}
+
+function applyHonoPatch(c: Context, patch: ResponsePatch): void {
+  for (const [name, value] of Object.entries(patch.headers)) {
+    if (name === 'vary' || name === 'access-control-expose-headers') {
+      c.header(name, mergeHeaderList(c.res.headers.get(name) ?? undefined, value));
+    } else {
+      c.header(name, value);
+    }
+  }
+  for (const cookie of patch.cookies) c.header('set-cookie', cookie, { append: true });
+}
+
+/** Builds a middleware: authorize, `c.set('jwtSession')`, patch the response — or answer the error. */
+export function createHonoMiddleware(
+  http: SessionHttp,
+  options: AuthorizeOptions = {},
+  getIp: IpResolver = nodeSocketIp,
+): MiddlewareHandler<JwtSessionsEnv> {
+  checkAuthorizeOptions(options);
+  return async (c, next) => {
+    const request = honoHttpRequest(c, getIp);
+    let patch: ResponsePatch;
+    try {
+      const authorized = await http.authorize(request, options);
+      c.set('jwtSession', authorized.session);
+      patch = authorized.patch;
+    } catch (error) {
+      return toWebResponse(http.errorResponse(error, request));
+    }
+    await next();
+    if (patch.cookies.length > 0 || Object.keys(patch.headers).length > 0) applyHonoPatch(c, patch);
+    return undefined;
+  };
+}
+
+/** The ready-made routes as a Hono app: `app.route('/auth', sessionRoutes(http, { authenticate }))`. */
+export function sessionRoutes(
+  source: Sessions | SessionHttp,
+  options: SessionRoutesOptions & { http?: HttpOptions; getIp?: IpResolver },
+): Hono {
+  const http = toSessionHttp(source, options.http);
+  const getIp = options.getIp ?? nodeSocketIp;
+  const routes = createSessionRoutes(http, options);
+  const app = new Hono();
+  for (const route of routes.routes) {
+    app.on(route.method, route.path, async (c) =>
+      toWebResponse(await route.handle(honoHttpRequest(c, getIp), c.req.param() as Record<string, string>)),
+    );
+  }
+  for (const path of routes.paths.keys()) {
+    app.options(path, (c) => toWebResponse(routes.preflight(honoHttpRequest(c, getIp), path)));
+  }
+  app.all('*', (c) => toWebResponse(routes.notFound(honoHttpRequest(c, getIp))));
+  app.onError((error, c) => toWebResponse(http.errorResponse(error, honoHttpRequest(c, getIp))));
+  return app;
+}
+
+export interface HonoSessions {
+  readonly http: SessionHttp;
+  readonly sessions: Sessions;
+  /** jwt_sessions `authorize_access_request!`; `transport` picks `_by_access_header!`/`_cookie!`. */
+  requireAccess(options?: Omit<AuthorizeOptions, 'kind'>): MiddlewareHandler<JwtSessionsEnv>;
+  /** jwt_sessions `authorize_refresh_request!`. */
+  requireRefresh(options?: Pick<AuthorizeOptions, 'transport'>): MiddlewareHandler<JwtSessionsEnv>;
+  /** jwt_sessions `authorize_refresh_by_access_request!`. */
+  requireRefreshByAccess(
+    options?: Pick<AuthorizeOptions, 'transport' | 'claims'>,
+  ): MiddlewareHandler<JwtSessionsEnv>;
+  /** The ready-made JSON routes, for `app.route(prefix, …)`. */
+  routes(options: SessionRoutesOptions): Hono;
+  /** Maps an error (e.g. thrown by `sessions.refreshByAccess` in your handler) to a Response. */
+  errorResponse(error: unknown, c: Context): Response;
+}
+
+export function honoSessions(
+  source: Sessions | SessionHttp,
+  options: HonoSessionsOptions = {},
+): HonoSessions {
+  const { getIp = nodeSocketIp, ...httpOptions } = options;
+  const http = toSessionHttp(source, httpOptions);
+  return {
+    http,
+    sessions: http.sessions,
+    requireAccess: (opts = {}) => createHonoMiddleware(http, { ...opts, kind: 'access' }, getIp),
+    requireRefresh: (opts = {}) => createHonoMiddleware(http, { ...opts, kind: 'refresh' }, getIp),
+    requireRefreshByAccess: (opts = {}) =>
+      createHonoMiddleware(http, { ...opts, kind: 'refresh_by_access' }, getIp),
+    routes: (routeOptions) => sessionRoutes(http, { ...routeOptions, getIp }),
+    errorResponse: (error, c) => toWebResponse(http.errorResponse(error, honoHttpRequest(c, getIp))),
+  };
+}

@@ -1,0 +1,60 @@
+/** `jwt-sessions migrate [--store URL] [--json]`: creates or upgrades the schema of a SQL store. */
+import { parseArgs } from 'node:util';
+import { openStore } from '../server/store-open.js';
+import { describeStoreUrl } from '../server/store-url.js';
+import { CliError, type Io, json, UsageError } from './output.js';
+import { storeSpecFrom } from './sessions.js';
+
+export const MIGRATE_HELP = `Usage: jwt-sessions migrate [--store URL] [--json]
+
+Creates or upgrades the session tables of a SQL store (idempotent: running it again
+changes nothing). Redis and memory stores need no migration.
+
+Options:
+  --store URL   postgres://..., mysql://..., sqlite:path (default: $STORE_URL)
+  --json        print JSON
+  -h, --help    show this help
+
+Examples:
+  STORE_URL=postgres://postgres@127.0.0.1:5432/app jwt-sessions migrate
+  jwt-sessions migrate --store sqlite:./sessions.db`;
+
+export async function migrateCommand(args: string[], io: Io): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      store: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    allowPositionals: true,
+  });
+  if (values.help) {
+    io.out(MIGRATE_HELP);
+    return 0;
+  }
+  if (positionals.length > 0)
+    throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`, 'migrate');
+  const spec = storeSpecFrom(values.store, io, 'migrate');
+  const where = describeStoreUrl(spec);
+  if (spec.kind === 'memory' || spec.kind === 'redis' || spec.kind === 'redis-cluster') {
+    if (values.json) io.out(json({ store: where, migrated: false, reason: 'not a SQL store' }));
+    else io.out(`Nothing to migrate: ${where} is not a SQL store.`);
+    return 0;
+  }
+  const opened = await openStore(spec, { migrate: false }).catch((error: unknown) => {
+    throw new CliError(`cannot open the store ${where}: ${(error as Error).message}`);
+  });
+  try {
+    if (opened.migrate === undefined) throw new CliError(`${where} has no migrations`);
+    await opened.migrate();
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    throw new CliError(`migration failed on ${where}: ${(error as Error).message}`);
+  } finally {
+    await opened.close().catch(() => {});
+  }
+  if (values.json) io.out(json({ store: where, migrated: true }));
+  else io.out(`Migrated ${where}: the session schema is up to date.`);
+  return 0;
+}

@@ -1,0 +1,361 @@
+/**
+ * The ready-made JSON routes (Rodauth-style), framework-neutral. Each adapter mounts
+ * `routes[i].handle` for `routes[i].method` + `routes[i].path` under a prefix (default `/auth`),
+ * answers `OPTIONS` on those paths with `preflight`, and unknown paths under the prefix with
+ * `notFound`. Handlers never throw: every failure is already a response.
+ *
+ *   POST   /login          {login, password, transport?}        → tokens (header or cookie transport)
+ *   POST   /refresh        X-Refresh-Token | body refresh_token | refresh cookie + X-CSRF-Token
+ *   POST   /logout         {refresh_token?: token | "all"}       → {revoked}
+ *   GET    /sessions                                            → {sessions: [...]}
+ *   DELETE /sessions/:id                                        → {revoked: 1} | 404
+ *   GET    /csrf           a fresh masked CSRF token for the session (cookie clients after a reload)
+ */
+import {
+  ConfigurationError,
+  RequestError,
+  SessionError,
+  TokenFormatError,
+  UnauthorizedError,
+} from '../errors.js';
+import type { Payload, SessionInfo } from '../session/types.js';
+import { authorizeRefresh } from './authorize.js';
+import { isTokenChars, parseTokenHeader } from './bearer.js';
+import { readJsonBody } from './body.js';
+import { type CorsOptions, createCors } from './cors.js';
+import { jsonResponse } from './errors.js';
+import { readTokenCookie } from './extract.js';
+import type { SessionHttp } from './session-http.js';
+import type { HttpRequest, HttpResponse, JwtSession, TokenTransport } from './types.js';
+
+export interface AuthenticateInput {
+  login: string;
+  password: string;
+  /** The whole JSON body (for extra fields such as a TOTP code). */
+  body: Record<string, unknown>;
+  request: HttpRequest;
+}
+
+export interface AuthenticateResult {
+  /** Access token claims (e.g. `{ user_id }`). */
+  payload?: Payload;
+  /** Groups the user's sessions (e.g. the user id): needed for listing and "logout all". */
+  namespace?: string;
+  /** Refresh token claims (default none). */
+  refreshPayload?: Payload;
+  /** Per-session lifetimes (seconds), at most the engine's. */
+  accessTtl?: number;
+  refreshTtl?: number;
+}
+
+export interface SessionRoutesOptions {
+  /** Checks credentials; null (or undefined) → 401 `invalid_credentials`. */
+  authenticate(
+    input: AuthenticateInput,
+  ): AuthenticateResult | null | undefined | Promise<AuthenticateResult | null | undefined>;
+  /** Transports a login may ask for. Default both. */
+  transports?: TokenTransport[];
+  /** Transport when the login body names none. Default `header`. */
+  defaultTransport?: TokenTransport;
+  /**
+   * Sessions created by login may be refreshed by access token (jwt_sessions
+   * `refresh_by_access_allowed`): POST /refresh without a refresh token then uses the access token.
+   */
+  refreshByAccess?: boolean;
+  /** CORS for these routes (Rodauth jwt_cors). Default off (same-origin clients need none). */
+  cors?: CorsOptions | false;
+}
+
+export type RouteMethod = 'GET' | 'POST' | 'DELETE';
+
+export interface RouteDefinition {
+  method: RouteMethod;
+  /** Relative to the prefix; `:id` is a path parameter (Express, Fastify and Hono syntax). */
+  path: string;
+  handle(request: HttpRequest, params: Record<string, string | undefined>): Promise<HttpResponse>;
+}
+
+export interface SessionRoutes {
+  readonly http: SessionHttp;
+  readonly routes: readonly RouteDefinition[];
+  /** Every route path with its methods (for preflight routes). */
+  readonly paths: ReadonlyMap<string, readonly RouteMethod[]>;
+  /** The answer to `OPTIONS` on a route path. */
+  preflight(request: HttpRequest, path: string): HttpResponse;
+  /** 404 JSON for an unknown path under the prefix. */
+  notFound(request: HttpRequest): HttpResponse;
+}
+
+const MAX_LOGIN_LENGTH = 1024;
+const MAX_PASSWORD_LENGTH = 4096;
+const SESSION_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
+const json = (status: number, body: unknown): HttpResponse => jsonResponse(status, body);
+
+function isoSession(info: SessionInfo, currentId: string) {
+  return {
+    id: info.id,
+    created_at: info.createdAt.toISOString(),
+    last_used_at: info.lastUsedAt.toISOString(),
+    expires_at: info.expiresAt.toISOString(),
+    ip: info.ip,
+    user_agent: info.userAgent,
+    current: info.id === currentId,
+  };
+}
+
+/** Whether two sessions belong to the same user: same namespace, or the very same session when there is none. */
+function sameOwner(
+  a: { sessionId: string; namespace: string | null },
+  b: { sessionId: string; namespace: string | null },
+) {
+  return a.namespace !== null ? a.namespace === b.namespace : a.sessionId === b.sessionId;
+}
+
+function withPatch(
+  response: HttpResponse,
+  session: { patch: { headers: Record<string, string>; cookies: string[] } },
+) {
+  return {
+    ...response,
+    headers: { ...session.patch.headers, ...response.headers },
+    cookies: [...session.patch.cookies, ...response.cookies],
+  };
+}
+
+export function createSessionRoutes(http: SessionHttp, options: SessionRoutesOptions): SessionRoutes {
+  if (typeof options !== 'object' || options === null || typeof options.authenticate !== 'function') {
+    throw new ConfigurationError('session routes need an authenticate function');
+  }
+  const { sessions, config } = http;
+  const transports = new Set<TokenTransport>(options.transports ?? ['header', 'cookie']);
+  const defaultTransport = options.defaultTransport ?? 'header';
+  if ([...transports].some((t) => t !== 'header' && t !== 'cookie') || transports.size === 0) {
+    throw new ConfigurationError("transports must list 'header' and/or 'cookie'");
+  }
+  if (!transports.has(defaultTransport))
+    throw new ConfigurationError('defaultTransport must be one of transports');
+  const exposed = ['Authorization'];
+  if (config.slidingHeader !== 'authorization') exposed.push(config.slidingHeaderName);
+  const cors = options.cors ? createCors(options.cors, exposed) : null;
+  const device = (request: HttpRequest) => ({
+    ip: request.ip ? request.ip.slice(0, 100) : null,
+    userAgent: request.header('user-agent') ?? null,
+  });
+
+  const login = async (request: HttpRequest): Promise<HttpResponse> => {
+    const body = await readJsonBody(request, config.maxBodyBytes);
+    const { login, password } = body;
+    if (
+      typeof login !== 'string' ||
+      typeof password !== 'string' ||
+      login.length === 0 ||
+      login.length > MAX_LOGIN_LENGTH ||
+      password.length > MAX_PASSWORD_LENGTH
+    ) {
+      throw new RequestError('bad_request', 'login and password are required strings');
+    }
+    const transport = body.transport ?? defaultTransport;
+    if (transport !== 'header' && transport !== 'cookie') {
+      throw new RequestError('bad_request', 'transport must be "header" or "cookie"');
+    }
+    if (!transports.has(transport))
+      throw new RequestError('bad_request', `transport "${transport}" is not enabled`);
+    const result = await options.authenticate({ login, password, body, request });
+    if (result === null || result === undefined) {
+      throw new SessionError('invalid_credentials', 'invalid login or password');
+    }
+    if (typeof result !== 'object')
+      throw new ConfigurationError('authenticate must resolve an object or null');
+    const pair = await sessions.login({
+      ...(result.payload !== undefined && { payload: result.payload }),
+      ...(result.refreshPayload !== undefined && { refreshPayload: result.refreshPayload }),
+      ...(result.namespace !== undefined && { namespace: result.namespace }),
+      ...(result.accessTtl !== undefined && { accessTtl: result.accessTtl }),
+      ...(result.refreshTtl !== undefined && { refreshTtl: result.refreshTtl }),
+      ...(options.refreshByAccess && { refreshByAccess: true }),
+      device: device(request),
+    });
+    return http.tokenResponse(pair, transport);
+  };
+
+  const refresh = async (request: HttpRequest): Promise<HttpResponse> => {
+    const body = await readJsonBody(request, config.maxBodyBytes);
+    const bodyToken = body.refresh_token;
+    if (bodyToken !== undefined && typeof bodyToken !== 'string') {
+      throw new RequestError('bad_request', 'refresh_token must be a string');
+    }
+    // 1. X-Refresh-Token (a malformed one ends the search).
+    const headerValue = request.header(config.refreshHeader);
+    if (headerValue !== undefined && headerValue.length > config.maxHeaderBytes) {
+      throw new TokenFormatError('token_too_large', 'refresh token header is too large');
+    }
+    const header = parseTokenHeader(headerValue);
+    if (header.kind === 'malformed') throw new TokenFormatError('token_malformed', header.reason);
+    let token: string | undefined = header.kind === 'token' ? header.token : undefined;
+    // 2. The body.
+    if (token === undefined && bodyToken !== undefined && bodyToken !== '') {
+      if (bodyToken.length > config.maxTokenBytes)
+        throw new TokenFormatError('token_too_large', 'token is too large');
+      if (!isTokenChars(bodyToken))
+        throw new TokenFormatError('token_malformed', 'refresh_token is malformed');
+      token = bodyToken;
+    }
+    if (token !== undefined) {
+      if (token.length > config.maxTokenBytes)
+        throw new TokenFormatError('token_too_large', 'token is too large');
+      return http.tokenResponse(await sessions.refresh(token, { device: device(request) }), 'header');
+    }
+    // 3. The refresh cookie, with the CSRF token.
+    const cookieToken = readTokenCookie(request, config, config.refreshCookie);
+    if (cookieToken !== undefined) {
+      const session = await authorizeRefresh(sessions, config, request, {
+        token: cookieToken,
+        transport: 'cookie',
+      });
+      const pair = await sessions.refresh(session.token, { device: device(request) });
+      return http.tokenResponse(pair, 'cookie');
+    }
+    // 4. Refresh by access token, when enabled.
+    if (options.refreshByAccess) {
+      const { session } = await http.authorize(request, { kind: 'refresh_by_access', transport: 'any' });
+      const pair = await sessions.refreshByAccess(session.token, { device: device(request) });
+      return http.tokenResponse(pair, session.transport);
+    }
+    throw new TokenFormatError('token_missing', 'refresh token missing');
+  };
+
+  const logout = async (request: HttpRequest): Promise<HttpResponse> => {
+    const body = await readJsonBody(request, config.maxBodyBytes);
+    const target = body.refresh_token;
+    if (target !== undefined && typeof target !== 'string') {
+      throw new RequestError('bad_request', 'refresh_token must be a refresh token or "all"');
+    }
+    const { session } = await http.authorize(request, { mode: 'strict' });
+    let revoked: number;
+    let endsCurrent = true;
+    if (target === undefined || target === '') {
+      revoked = await sessions.revokeSession(session.sessionId);
+    } else if (target === 'all') {
+      revoked =
+        session.namespace === null
+          ? await sessions.revokeSession(session.sessionId)
+          : await sessions.revokeNamespace(session.namespace);
+    } else {
+      if (!isTokenChars(target) || target.length > config.maxTokenBytes) {
+        throw new RequestError('bad_request', 'refresh_token must be a refresh token or "all"');
+      }
+      let other: Awaited<ReturnType<typeof sessions.verifyRefresh>>;
+      try {
+        other = await sessions.verifyRefresh(target);
+      } catch (error) {
+        if (error instanceof TokenFormatError)
+          throw new RequestError('bad_request', 'refresh_token is not a valid refresh token');
+        // Expired, revoked or rotated out: nothing left to end.
+        if (error instanceof UnauthorizedError) return json(200, { revoked: 0 });
+        throw error;
+      }
+      if (!sameOwner(other, session)) throw new RequestError('not_found', 'session not found');
+      endsCurrent = other.sessionId === session.sessionId;
+      revoked = await sessions.revokeSession(other.sessionId);
+    }
+    const response = json(200, { revoked });
+    if (endsCurrent) response.cookies.push(...http.clearCookies());
+    return response;
+  };
+
+  const list = async (request: HttpRequest): Promise<HttpResponse> => {
+    const authorized = await http.authorize(request, { mode: 'strict' });
+    const { session } = authorized;
+    let infos: SessionInfo[];
+    if (session.namespace === null) {
+      const own = await sessions.getSession(session.sessionId);
+      infos = own === null ? [] : [own];
+    } else {
+      infos = await sessions.listSessions(session.namespace);
+    }
+    return withPatch(
+      json(200, { sessions: infos.map((info) => isoSession(info, session.sessionId)) }),
+      authorized,
+    );
+  };
+
+  const remove = async (
+    request: HttpRequest,
+    params: Record<string, string | undefined>,
+  ): Promise<HttpResponse> => {
+    const authorized = await http.authorize(request, { mode: 'strict' });
+    const { session } = authorized;
+    const id = params.id ?? '';
+    const target = SESSION_ID.test(id) ? await sessions.getSession(id) : null;
+    if (target === null || !sameOwner({ sessionId: target.id, namespace: target.namespace }, session)) {
+      throw new RequestError('not_found', 'session not found');
+    }
+    const revoked = await sessions.revokeSession(target.id);
+    if (target.id !== session.sessionId) return withPatch(json(200, { revoked }), authorized);
+    const response = json(200, { revoked });
+    response.cookies.push(...http.clearCookies());
+    return response;
+  };
+
+  const csrf = async (request: HttpRequest): Promise<HttpResponse> => {
+    // GET: no CSRF token needed (and none could be had yet); cross-origin pages cannot read the answer.
+    let session: JwtSession;
+    const refreshHeader = request.header(config.refreshHeader);
+    const hasRefresh =
+      (refreshHeader !== undefined && refreshHeader.trim() !== '') ||
+      readTokenCookie(request, config, config.refreshCookie) !== undefined;
+    if (hasRefresh) {
+      session = (await http.authorize(request, { kind: 'refresh' })).session;
+    } else {
+      session = (await http.authorize(request, { mode: 'strict' })).session;
+    }
+    return json(200, { csrf: await sessions.csrfToken(session.sessionId) });
+  };
+
+  const table: Array<[RouteMethod, string, RouteDefinition['handle']]> = [
+    ['POST', '/login', login],
+    ['POST', '/refresh', refresh],
+    ['POST', '/logout', logout],
+    ['GET', '/sessions', list],
+    ['DELETE', '/sessions/:id', remove],
+    ['GET', '/csrf', csrf],
+  ];
+
+  const finish = (request: HttpRequest, response: HttpResponse): HttpResponse => {
+    if (cors === null) return response;
+    return { ...response, headers: { ...response.headers, ...cors.headers(request) } };
+  };
+
+  const routes: RouteDefinition[] = table.map(([method, path, handler]) => ({
+    method,
+    path,
+    async handle(request, params) {
+      let response: HttpResponse;
+      try {
+        response = await handler(request, params);
+      } catch (error) {
+        response = http.errorResponse(error, request);
+      }
+      return finish(request, response);
+    },
+  }));
+
+  const paths = new Map<string, RouteMethod[]>();
+  for (const [method, path] of table) paths.set(path, [...(paths.get(path) ?? []), method]);
+
+  return {
+    http,
+    routes,
+    paths,
+    preflight(request, path) {
+      const methods = paths.get(path) ?? [];
+      if (cors === null)
+        return { status: 204, headers: { allow: [...methods, 'OPTIONS'].join(', ') }, cookies: [] };
+      return cors.preflight(request, methods);
+    },
+    notFound(request) {
+      return finish(request, jsonResponse(404, { error: 'not found', code: 'not_found' }));
+    },
+  };
+}

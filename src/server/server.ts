@@ -1,0 +1,248 @@
+/**
+ * The reference server (SPEC §5): Fastify + its pino logger, built only on the library's public
+ * API — the session engine, the Fastify plugin and its ready-made JSON routes.
+ *
+ *   POST /auth/login · POST /auth/refresh · POST /auth/logout · GET /auth/sessions ·
+ *   DELETE /auth/sessions/:id · GET /auth/csrf        (the library's routes, prefix /auth)
+ *   GET /api/me                                       (protected: the verified claims)
+ *   GET /.well-known/jwks.json                        (public keys of asymmetric algorithms)
+ *   GET / and /assets/*                               (the demo SPA)
+ *
+ * Anything else is a JSON 404; bodies over 16 KiB get 413, invalid JSON 400, all as
+ * `{ error, code }`.
+ */
+import Fastify, { type FastifyInstance, type FastifyReply, LogController } from 'fastify';
+import { jwtSessionRoutes, jwtSessions } from '../adapters/fastify.js';
+import { ConfigurationError, createSessions, type Sessions } from '../index.js';
+import { AccountDirectory, namespaceOf } from './accounts.js';
+import { configFromEnv, describeConfig, type ServerConfig, ServerConfigError } from './config.js';
+import { serverKeys } from './keys.js';
+import { loadSpa, SECURITY_HEADERS, type StaticFile } from './static.js';
+import { type OpenedStore, openStore, probeStore } from './store-open.js';
+import { describeStoreUrl } from './store-url.js';
+
+export const BODY_LIMIT = 16 * 1024;
+
+export interface RunningServer {
+  /** e.g. http://127.0.0.1:3000 */
+  url: string;
+  port: number;
+  app: FastifyInstance;
+  sessions: Sessions;
+  config: ServerConfig;
+  /** Stops accepting connections, lets in-flight requests finish, closes the store. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Why the server could not start, in one line for the operator (exit code 1). */
+export class StartupError extends Error {
+  override get name(): string {
+    return 'StartupError';
+  }
+}
+
+type JsonError = { error: string; code: string };
+
+function errorBody(error: string, code: string): JsonError {
+  return { error, code };
+}
+
+/** Fastify's own request errors → the library's `{error, code}` shape. */
+function mapFrameworkError(error: {
+  statusCode?: number;
+  code?: string;
+}): { status: number; body: JsonError } | null {
+  const status = error.statusCode;
+  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || status === 413) {
+    return { status: 413, body: errorBody(`request body exceeds ${BODY_LIMIT} bytes`, 'payload_too_large') };
+  }
+  if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
+    return { status: 400, body: errorBody('request body is not valid JSON', 'invalid_json') };
+  }
+  if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || status === 415) {
+    return {
+      status: 415,
+      body: errorBody('content type must be application/json', 'unsupported_media_type'),
+    };
+  }
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return { status, body: errorBody('bad request', 'bad_request') };
+  }
+  return null;
+}
+
+function resolve(overrides: Partial<ServerConfig>): ServerConfig {
+  return { ...configFromEnv({}), ...overrides };
+}
+
+/**
+ * Builds and starts the server. `config` defaults every field as an empty environment would
+ * (memory store, HS256 with a random secret, port 3000 on 127.0.0.1); tests pass `{ port: 0 }`.
+ */
+export async function startServer(overrides: Partial<ServerConfig> = {}): Promise<RunningServer> {
+  const config = resolve(overrides);
+  const keys = serverKeys(config);
+
+  const app = Fastify({
+    logger: config.logLevel === false ? false : { level: config.logLevel },
+    // Fastify's two lines per request off: the onResponse hook below writes one.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: BODY_LIMIT,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    routerOptions: { ignoreTrailingSlash: false },
+  });
+  if (keys.warning) app.log.warn(keys.warning);
+
+  let opened: OpenedStore;
+  try {
+    opened = await openStore(config.store, {
+      pruneIntervalMs: 60_000,
+      onError: (error) => app.log.warn({ err: error }, 'session store error'),
+    });
+    await probeStore(opened.store);
+  } catch (error) {
+    const detail = (error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message;
+    throw new StartupError(`cannot use the store ${describeStoreUrl(config.store)}: ${detail}`);
+  }
+
+  let sessions: Sessions;
+  try {
+    sessions = createSessions({
+      keys: keys.ring,
+      store: opened.store,
+      accessTtl: config.accessTtl,
+      refreshTtl: config.refreshTtl,
+      reuseGrace: config.reuseGrace,
+      ...(config.idleTimeout !== undefined && { idleTimeout: config.idleTimeout }),
+      ...(config.absoluteTimeout !== undefined && { absoluteTimeout: config.absoluteTimeout }),
+      onEvent: (event) => {
+        if (event.type === 'reuse_detected') {
+          app.log.warn({ session: event.sessionId }, 'refresh token reuse detected: session revoked');
+        }
+      },
+    });
+  } catch (error) {
+    await opened.close().catch(() => {});
+    if (error instanceof ConfigurationError) throw new ServerConfigError(error.message);
+    throw error;
+  }
+
+  const accounts = new AccountDirectory();
+  const spa = loadSpa(config.spaDir);
+  if (spa.problem) app.log.warn(`demo SPA unavailable: ${spa.problem}`);
+
+  // One log line per request, without the query string (never a place for tokens, but never logged).
+  app.addHook('onResponse', async (request, reply) => {
+    const path = request.url.split('?', 1)[0];
+    request.log.info(
+      {
+        method: request.method,
+        path,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+        ip: request.ip,
+      },
+      `${request.method} ${path} ${reply.statusCode}`,
+    );
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const mapped = mapFrameworkError(error as { statusCode?: number; code?: string });
+    if (mapped) return reply.code(mapped.status).header('cache-control', 'no-store').send(mapped.body);
+    request.log.error({ err: error }, 'unexpected error');
+    return reply
+      .code(500)
+      .header('cache-control', 'no-store')
+      .send(errorBody('internal server error', 'internal_error'));
+  });
+  app.setNotFoundHandler((_request, reply) =>
+    reply.code(404).header('cache-control', 'no-store').send(errorBody('not found', 'not_found')),
+  );
+
+  await app.register(jwtSessions, {
+    sessions,
+    accessCookie: { secure: config.cookieSecure, sameSite: 'Lax' },
+    // The refresh cookie only travels to the auth routes, never with ordinary API calls.
+    refreshCookie: { secure: config.cookieSecure, sameSite: 'Strict', path: '/auth' },
+  });
+  await app.register(jwtSessionRoutes, {
+    prefix: '/auth',
+    async authenticate({ login, password }) {
+      const account = await accounts.authenticate(login, password);
+      if (account === null) return null;
+      return {
+        payload: { sub: account.id, email: account.email, name: account.name },
+        namespace: namespaceOf(account),
+      };
+    },
+  });
+
+  app.get('/api/me', { onRequest: app.requireAccess() }, async (request, reply) => {
+    reply.header('cache-control', 'no-store');
+    return request.jwtSession!.claims;
+  });
+
+  app.get('/.well-known/jwks.json', async (_request, reply) => {
+    reply.header('cache-control', 'public, max-age=300');
+    reply.type('application/jwk-set+json; charset=utf-8');
+    return JSON.stringify(sessions.jwks());
+  });
+
+  const sendFile = (file: StaticFile, request: { headers: Record<string, unknown> }, reply: FastifyReply) => {
+    reply.headers({ ...SECURITY_HEADERS, 'cache-control': 'no-cache', etag: file.etag });
+    if (request.headers['if-none-match'] === file.etag) return reply.code(304).send();
+    return reply.type(file.type).send(file.body);
+  };
+  app.get('/', async (request, reply) => {
+    if (spa.index === null) {
+      return reply
+        .code(503)
+        .send(errorBody(`the demo SPA is not available: ${spa.problem}`, 'spa_unavailable'));
+    }
+    return sendFile(spa.index, request, reply);
+  });
+  app.get<{ Params: { file: string } }>('/assets/:file', async (request, reply) => {
+    const file = spa.assets.get(request.params.file);
+    if (file === undefined)
+      return reply.code(404).header('cache-control', 'no-store').send(errorBody('not found', 'not_found'));
+    return sendFile(file, request, reply);
+  });
+
+  app.addHook('onClose', async () => {
+    await sessions
+      .close()
+      .catch((error: unknown) => app.log.warn({ err: error }, 'closing the store failed'));
+  });
+
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    await app.close().catch(() => {});
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE')
+      throw new StartupError(`port ${config.port} on ${config.host} is already in use; set PORT`);
+    if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
+      throw new StartupError(`cannot listen on HOST ${config.host}`);
+    if (code === 'EACCES') throw new StartupError(`no permission to listen on port ${config.port}`);
+    throw error;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : config.port;
+  const shownHost = config.host.includes(':') ? `[${config.host}]` : config.host;
+  const url = `http://${shownHost === '0.0.0.0' || shownHost === '[::]' ? '127.0.0.1' : shownHost}:${port}`;
+  app.log.info(`jwt-sessions reference server on ${url} — ${describeConfig(config)}`);
+
+  let closing: Promise<void> | null = null;
+  return {
+    url,
+    port,
+    app,
+    sessions,
+    config,
+    close() {
+      closing ??= app.close();
+      return closing;
+    },
+  };
+}

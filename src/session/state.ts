@@ -1,0 +1,50 @@
+import type { Payload } from './types.js';
+
+/**
+ * What the engine keeps in a store record's opaque `data`. Short keys: it is written on every
+ * login and refresh, and Redis/SQL keep it per session.
+ *
+ * Enough is kept to re-sign the current generation's tokens byte-for-byte (same claims), which
+ * the reuse grace window hands out again; token strings themselves are never stored.
+ */
+export interface SessionState {
+  /** Access payload (user claims). */
+  p: Payload;
+  /** Refresh payload (user claims). */
+  rp: Payload;
+  /** Current refresh generation id, its iat and exp (seconds). */
+  g: string;
+  gi: number;
+  ge: number;
+  /** Immediate predecessor generation and until when (ms) it may be replayed for the current one. */
+  pg: string | null;
+  pgu: number;
+  /** Current access token id, its iat and exp (seconds). */
+  a: string;
+  ai: number;
+  ae: number;
+  /** Previous access id kept valid until `pau` (ms) after a sliding renewal. */
+  pa: string | null;
+  pau: number;
+  /** CSRF secret (base64url). */
+  c: string;
+  /** Refresh by access allowed. */
+  rba: boolean;
+  /** Per-session access and refresh lifetimes (seconds). */
+  at: number;
+  rt: number;
+  /** Absolute deadline (ms) or null. */
+  ad: number | null;
+  /** When the last refresh of this session happened (ms); coalesces racing refreshes without rotation. */
+  rf: number;
+  ip: string | null;
+  ua: string | null;
+}
+
+export function encodeState(state: SessionState): string {
+  return JSON.stringify(state);
+}
+
+export function decodeState(data: string): SessionState {
+  return JSON.parse(data) as SessionState;
+}

@@ -1,0 +1,172 @@
+/**
+ * ioredis plumbing for the RedisStore: recommended client options (fail fast, never replay a
+ * command late), and the guard every store operation runs through (bounded time, typed errors).
+ */
+import { Cluster, type ClusterNode, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
+import { StoreUnavailableError } from '../../errors.js';
+
+export type RedisClient = Redis | Cluster;
+
+export const DEFAULT_COMMAND_TIMEOUT = 1000;
+
+/**
+ * Client options that make ioredis fail fast and never execute a command late:
+ * - `enableOfflineQueue: false`: while disconnected a command is refused at once instead of queued
+ *   (a queued refresh replayed after an outage would rotate a session whose caller already got 503);
+ * - `maxRetriesPerRequest: 0` and `autoResendUnfulfilledCommands: false`: commands in flight when
+ *   the connection drops fail now, they are not re-sent on reconnect;
+ * - `commandTimeout` / `connectTimeout`: nothing waits on a dead or stalled server for long;
+ * - a short reconnect back-off (50 ms steps, at most 500 ms): recovery follows the server quickly.
+ * The store bounds every operation by its own `commandTimeout` whatever the client's settings.
+ */
+export function redisClientOptions(commandTimeout = DEFAULT_COMMAND_TIMEOUT): RedisOptions {
+  return {
+    commandTimeout,
+    connectTimeout: Math.max(commandTimeout, 500),
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    autoResendUnfulfilledCommands: false,
+    retryStrategy: (times: number) => Math.min(times * 50, 500),
+  };
+}
+
+/** Cluster options in the same spirit; node connections get `redisClientOptions`. */
+export function redisClusterOptions(commandTimeout = DEFAULT_COMMAND_TIMEOUT): ClusterOptions {
+  const { retryStrategy: _retry, ...redisOptions } = redisClientOptions(commandTimeout);
+  return {
+    enableOfflineQueue: false,
+    maxRedirections: 16,
+    retryDelayOnFailover: 50,
+    retryDelayOnClusterDown: 50,
+    retryDelayOnTryAgain: 50,
+    slotsRefreshTimeout: Math.max(commandTimeout, 500),
+    clusterRetryStrategy: (times: number) => Math.min(times * 50, 500),
+    redisOptions,
+  };
+}
+
+/** A standalone client with the recommended options; `url` like `redis://127.0.0.1:6379/0`. */
+export function createRedisClient(
+  url: string,
+  options: RedisOptions = {},
+  commandTimeout = DEFAULT_COMMAND_TIMEOUT,
+): Redis {
+  return new Redis(url, { ...redisClientOptions(commandTimeout), ...options });
+}
+
+/** A cluster client with the recommended options. */
+export function createRedisCluster(
+  nodes: ClusterNode[],
+  options: ClusterOptions = {},
+  commandTimeout = DEFAULT_COMMAND_TIMEOUT,
+): Cluster {
+  const defaults = redisClusterOptions(commandTimeout);
+  return new Cluster(nodes, {
+    ...defaults,
+    ...options,
+    redisOptions: { ...defaults.redisOptions, ...options.redisOptions },
+  });
+}
+
+export function isCluster(client: RedisClient): client is Cluster {
+  return (client as { isCluster?: boolean }).isCluster === true;
+}
+
+/** Thrown by our scripts for an id clash; the only Redis error that is not an outage. */
+export const CLASH_MARKER = 'JWTS_CLASH';
+
+/**
+ * Runs store operations against one client within a deadline. While the client is (re)connecting,
+ * an operation waits for it up to the deadline (so a brief reconnect costs latency, not errors);
+ * past the deadline, or on any Redis/connection error, it fails with `StoreUnavailableError`.
+ * A client that has ended for good fails at once.
+ */
+export class CommandGuard {
+  readonly #client: RedisClient;
+  readonly #timeout: number;
+  #ready: Promise<void> | null = null;
+  #resolveReady: (() => void) | null = null;
+  readonly #onReady = (): void => {
+    this.#resolveReady?.();
+    this.#ready = null;
+    this.#resolveReady = null;
+  };
+  /** The last connection error, for diagnostics (`cause` of the 503s while it lasts). */
+  lastError: Error | null = null;
+  readonly #onError = (error: Error): void => {
+    this.lastError = error;
+  };
+
+  constructor(client: RedisClient, timeout: number) {
+    this.#client = client;
+    this.#timeout = timeout;
+    // ioredis emits 'error' on every failed (re)connection; with no listener it logs to stderr.
+    client.on('error', this.#onError);
+    client.on('ready', this.#onReady);
+  }
+
+  get timeout(): number {
+    return this.#timeout;
+  }
+
+  detach(): void {
+    this.#client.off('error', this.#onError);
+    this.#client.off('ready', this.#onReady);
+    this.#onReady();
+  }
+
+  /** Runs `operation` once the client is ready, all within `timeout` ms (default: the store's). */
+  async run<T>(operation: () => Promise<T>, timeout = this.#timeout): Promise<T> {
+    const deadline = Date.now() + timeout;
+    let timer: NodeJS.Timeout | undefined;
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new StoreUnavailableError(`redis did not answer within ${timeout} ms`, {
+              cause: this.lastError ?? undefined,
+            }),
+          ),
+        timeout,
+      );
+    });
+    try {
+      const status = this.#client.status;
+      if (status === 'end' || status === 'close' || status === 'disconnecting') {
+        // 'close' is transient when a reconnect is scheduled ('reconnecting' follows at once).
+        if (status !== 'close') throw new StoreUnavailableError('redis client is closed');
+      }
+      if (status !== 'ready') {
+        if (status === 'wait') this.#client.connect().catch(() => undefined);
+        await Promise.race([this.#whenReady(), expired]);
+      }
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) throw new StoreUnavailableError(`redis did not answer within ${timeout} ms`);
+      return await Promise.race([operation(), expired]);
+    } catch (error) {
+      throw toStoreError(error);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #whenReady(): Promise<void> {
+    if (this.#client.status === 'ready') return Promise.resolve();
+    if (this.#ready === null) {
+      this.#ready = new Promise<void>((resolve) => {
+        this.#resolveReady = resolve;
+      });
+    }
+    return this.#ready;
+  }
+}
+
+/** Maps whatever ioredis threw to the store's error vocabulary: fail closed. */
+export function toStoreError(error: unknown): Error {
+  if (error instanceof StoreUnavailableError) return error;
+  if (error instanceof Error && error.message.includes(CLASH_MARKER)) {
+    return new Error(`session id clash: ${error.message.split(CLASH_MARKER)[1]?.trim() ?? ''}`);
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new StoreUnavailableError(`redis unavailable: ${message}`, { cause: error });
+}

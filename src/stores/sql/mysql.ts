@@ -1,0 +1,155 @@
+/**
+ * MySQL / MariaDB store (`mysql2`). Server-side prepared statements over a pool; SQL that runs on
+ * MySQL 8 and MariaDB 10.5+ alike (no RETURNING, no CREATE INDEX IF NOT EXISTS). Every operation
+ * is one statement except `deleteNamespace`/`deleteAll`: a counted delete of the live rows, then a
+ * separate clean-up of the expired ones. InnoDB's UPDATE is a locking (current) read, so the loser
+ * of two racing `replace` calls waits for the row lock, re-reads the winner's version and matches
+ * nothing.
+ *
+ * `id` and `namespace` are VARBINARY: byte comparison, so no case folding and no trailing-space
+ * padding can make two different keys equal. The pool runs without CLIENT_FOUND_ROWS, so affected
+ * rows are changed rows (what tells the insert-or-take-over upsert apart from a clash).
+ *
+ * Timeouts: `connectTimeout` is `timeoutMs`; acquiring a connection and running the statement share
+ * the operation deadline, and a connection whose statement overruns it is destroyed, never reused.
+ */
+import mysql from 'mysql2/promise';
+import { StoreUnavailableError } from '../../errors.js';
+import {
+  type SqlDialect,
+  type SqlDriver,
+  SqlStore,
+  type SqlStoreOptions,
+  type SqlValue,
+  withDeadline,
+} from './shared.js';
+
+export type { SqlStoreOptions } from './shared.js';
+
+export interface MySqlStoreOptions extends SqlStoreOptions {
+  /** A `mysql://` URI, or a `mysql2` pool config (connect timeout and row-count flags are set here). */
+  connection: string | mysql.PoolOptions;
+  /** Maximum pooled connections. Default 10. */
+  poolSize?: number;
+}
+
+/** Columns the upsert may overwrite; `expires_at` last, so the IF()s before it still see the old row. */
+const TAKE_OVER = [
+  'namespace',
+  'version',
+  'created_at',
+  'last_used_at',
+  'access_revoked',
+  'data',
+  'expires_at',
+];
+
+export const mysqlDialect: SqlDialect = {
+  name: 'mysql',
+  param: () => '?',
+  migration: ({ sessions, schema }) => [
+    `CREATE TABLE IF NOT EXISTS ${sessions} (
+  id VARBINARY(512) NOT NULL,
+  namespace VARBINARY(1024) NULL,
+  version BIGINT NOT NULL,
+  created_at BIGINT NOT NULL,
+  last_used_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL,
+  access_revoked BOOLEAN NOT NULL,
+  data MEDIUMTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL,
+  PRIMARY KEY (id),
+  KEY ${sessions}_namespace (namespace, expires_at),
+  KEY ${sessions}_expires (expires_at)
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4`,
+    `CREATE TABLE IF NOT EXISTS ${schema} (version INT NOT NULL PRIMARY KEY) ENGINE = InnoDB`,
+    `INSERT INTO ${schema} (version) VALUES (1) ON DUPLICATE KEY UPDATE version = version`,
+  ],
+  create: ({ sessions }) =>
+    `INSERT INTO ${sessions} (id, namespace, version, created_at, last_used_at, expires_at, access_revoked, data)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON DUPLICATE KEY UPDATE ${TAKE_OVER.map(
+      (column) => `${column} = IF(expires_at <= VALUES(created_at), VALUES(${column}), ${column})`,
+    ).join(',\n  ')}`,
+  prune: ({ sessions }, batch) => `DELETE FROM ${sessions} WHERE expires_at <= ? LIMIT ${batch}`,
+};
+
+type Packet = mysql.ResultSetHeader | mysql.RowDataPacket[];
+
+class MySqlDriver implements SqlDriver {
+  readonly inProcess = false;
+  readonly #pool: mysql.Pool;
+
+  constructor(options: MySqlStoreOptions, timeoutMs: number) {
+    const base: mysql.PoolOptions =
+      typeof options.connection === 'string' ? { uri: options.connection } : options.connection;
+    this.#pool = mysql.createPool({
+      connectionLimit: options.poolSize ?? 10,
+      maxIdle: options.poolSize ?? 10,
+      idleTimeout: 30_000,
+      enableKeepAlive: true,
+      charset: 'utf8mb4',
+      ...base,
+      connectTimeout: timeoutMs,
+      flags: ['-FOUND_ROWS'],
+      supportBigNumbers: true,
+      bigNumberStrings: false,
+    });
+    // Pooled connections already drop themselves from the pool on error; a listener of our own
+    // keeps any further error event from becoming an uncaught exception.
+    const onError = options.onError ?? (() => {});
+    this.#pool.pool.on('connection', (connection) =>
+      connection.on('error', (error: unknown) => onError(error)),
+    );
+  }
+
+  async query(sql: string, params: readonly SqlValue[], deadline: number) {
+    const [packet] = await this.#withConnection(deadline, (connection) =>
+      connection.execute<Packet>(sql, params as SqlValue[]),
+    );
+    return Array.isArray(packet)
+      ? { rows: packet, affected: 0 }
+      : { rows: [], affected: packet.affectedRows };
+  }
+
+  async script(statements: readonly string[], deadline: number) {
+    await this.#withConnection(deadline, async (connection) => {
+      for (const sql of statements) await connection.query(sql);
+    });
+  }
+
+  close() {
+    return this.#pool.end();
+  }
+
+  /** A connection for one unit of work within the deadline; destroyed (not reused) if anything fails. */
+  async #withConnection<T>(
+    deadline: number,
+    work: (connection: mysql.PoolConnection) => Promise<T>,
+  ): Promise<T> {
+    // The pool queues requests without a time limit: give a late connection straight back.
+    const connection = await withDeadline(this.#pool.getConnection(), deadline, {
+      late: (late) => late.release(),
+    });
+    if (Date.now() >= deadline) {
+      connection.release();
+      throw new StoreUnavailableError('session store timed out');
+    }
+    try {
+      const result = await withDeadline(work(connection), deadline, {
+        onTimeout: () => connection.destroy(),
+      });
+      connection.release();
+      return result;
+    } catch (error) {
+      connection.destroy();
+      throw error;
+    }
+  }
+}
+
+export class MySqlStore extends SqlStore {
+  constructor(options: MySqlStoreOptions) {
+    const timeoutMs = SqlStore.checkOptions(options);
+    super(new MySqlDriver(options, timeoutMs), mysqlDialect, options);
+  }
+}

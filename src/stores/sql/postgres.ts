@@ -1,0 +1,132 @@
+/**
+ * PostgreSQL store (`pg`). Named prepared statements over a pool; every operation is exactly one
+ * statement (the counting deletes clear expired rows in a data-modifying CTE of the same statement).
+ * Racing writers serialise on the row lock: under READ COMMITTED the loser of a `replace` re-checks
+ * its WHERE against the winner's row version and matches nothing.
+ *
+ * Timeouts: `connectionTimeoutMillis` (pool checkout and connect), `query_timeout` (client side),
+ * `statement_timeout` (server side) all equal `timeoutMs`, and the operation deadline bounds the sum.
+ * A client that failed is removed from the pool, so the pool heals when the database returns.
+ */
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+import { type SqlDialect, type SqlDriver, SqlStore, type SqlStoreOptions, type SqlValue } from './shared.js';
+
+export type { SqlStoreOptions } from './shared.js';
+
+export interface PostgresStoreOptions extends SqlStoreOptions {
+  /** A connection string, or a `pg` pool config (its own timeouts are replaced by `timeoutMs`). */
+  connection: string | pg.PoolConfig;
+  /** Maximum pooled connections. Default 10. */
+  poolSize?: number;
+}
+
+export const postgresDialect: SqlDialect = {
+  name: 'postgres',
+  param: (index) => `$${index}`,
+  migration: ({ sessions, schema }) => [
+    'BEGIN',
+    // Concurrent CREATE ... IF NOT EXISTS can still collide in the catalogs: serialise migrators.
+    `SELECT pg_advisory_xact_lock(hashtext('${sessions}'))`,
+    `CREATE TABLE IF NOT EXISTS ${sessions} (
+  id varchar(128) PRIMARY KEY,
+  namespace varchar(256),
+  version bigint NOT NULL,
+  created_at bigint NOT NULL,
+  last_used_at bigint NOT NULL,
+  expires_at bigint NOT NULL,
+  access_revoked boolean NOT NULL,
+  data text NOT NULL
+)`,
+    `CREATE INDEX IF NOT EXISTS ${sessions}_namespace ON ${sessions} (namespace, expires_at)`,
+    `CREATE INDEX IF NOT EXISTS ${sessions}_expires ON ${sessions} (expires_at)`,
+    `CREATE TABLE IF NOT EXISTS ${schema} (version integer PRIMARY KEY)`,
+    `INSERT INTO ${schema} (version) VALUES (1) ON CONFLICT DO NOTHING`,
+    'COMMIT',
+  ],
+  create: ({ sessions }) =>
+    `INSERT INTO ${sessions} AS s (id, namespace, version, created_at, last_used_at, expires_at, access_revoked, data)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (id) DO UPDATE SET namespace = EXCLUDED.namespace, version = EXCLUDED.version,
+  created_at = EXCLUDED.created_at, last_used_at = EXCLUDED.last_used_at, expires_at = EXCLUDED.expires_at,
+  access_revoked = EXCLUDED.access_revoked, data = EXCLUDED.data
+WHERE s.expires_at <= EXCLUDED.created_at`,
+  // Both deletes see one snapshot and disjoint rows; the statement's row count is the outer (live) one.
+  deleteNamespace: ({ sessions }) => [
+    `WITH expired AS (DELETE FROM ${sessions} WHERE namespace = $1 AND expires_at <= $2)
+DELETE FROM ${sessions} WHERE namespace = $1 AND expires_at > $2`,
+  ],
+  deleteAll: ({ sessions }) => [
+    `WITH expired AS (DELETE FROM ${sessions} WHERE expires_at <= $1) DELETE FROM ${sessions} WHERE expires_at > $1`,
+  ],
+  // SKIP LOCKED: concurrent pruners take different rows instead of queueing behind each other.
+  prune: ({ sessions }, batch) =>
+    `DELETE FROM ${sessions} WHERE id IN (SELECT id FROM ${sessions} WHERE expires_at <= $1 LIMIT ${batch} FOR UPDATE SKIP LOCKED)`,
+};
+
+/** Statement names are derived from the text, so equal statements share one server-side plan. */
+const statementNames = new Map<string, string>();
+function statementName(sql: string): string {
+  let name = statementNames.get(sql);
+  if (name === undefined) {
+    name = `jwt_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`;
+    statementNames.set(sql, name);
+  }
+  return name;
+}
+
+/** `pg` honours a per-query `query_timeout` its typings do not declare: the rest of the deadline. */
+function timed(config: pg.QueryConfig<SqlValue[]>, deadline: number): pg.QueryConfig<SqlValue[]> {
+  const withTimeout: pg.QueryConfig<SqlValue[]> & { query_timeout: number } = {
+    ...config,
+    query_timeout: Math.max(1, deadline - Date.now()),
+  };
+  return withTimeout;
+}
+
+class PgDriver implements SqlDriver {
+  readonly inProcess = false;
+  readonly #pool: pg.Pool;
+
+  constructor(options: PostgresStoreOptions, timeoutMs: number) {
+    const base: pg.PoolConfig =
+      typeof options.connection === 'string' ? { connectionString: options.connection } : options.connection;
+    this.#pool = new pg.Pool({
+      max: options.poolSize ?? 10,
+      idleTimeoutMillis: 30_000,
+      application_name: 'jwt-sessions',
+      ...base,
+      keepAlive: true,
+      connectionTimeoutMillis: timeoutMs,
+      query_timeout: timeoutMs,
+      statement_timeout: timeoutMs,
+    });
+    // An idle client whose connection drops is removed by the pool, which then emits 'error':
+    // without a listener that would crash the process.
+    const onError = options.onError ?? (() => {});
+    this.#pool.on('error', (error) => onError(error));
+  }
+
+  async query(sql: string, params: readonly SqlValue[], deadline: number) {
+    const result = await this.#pool.query<Record<string, unknown>>(
+      timed({ name: statementName(sql), text: sql, values: params as SqlValue[] }, deadline),
+    );
+    return { rows: result.rows, affected: result.rowCount ?? 0 };
+  }
+
+  async script(statements: readonly string[], deadline: number) {
+    // One simple-protocol message (no parameters): the statements run in order inside its BEGIN/COMMIT.
+    await this.#pool.query(timed({ text: `${statements.join(';\n')};` }, deadline));
+  }
+
+  close() {
+    return this.#pool.end();
+  }
+}
+
+export class PostgresStore extends SqlStore {
+  constructor(options: PostgresStoreOptions) {
+    const timeoutMs = SqlStore.checkOptions(options);
+    super(new PgDriver(options, timeoutMs), postgresDialect, options);
+  }
+}

@@ -1,0 +1,118 @@
+/**
+ * SQLite store (`better-sqlite3`), on a file or `:memory:`. Statements run synchronously in-process
+ * and SQLite serialises writers with its database lock, so every statement is atomic, including
+ * across several stores or processes on one file. Files use WAL (readers never wait for the writer)
+ * and a busy timeout of `timeoutMs`: a writer that cannot get the lock in time fails with
+ * `StoreUnavailableError`. The wait blocks the event loop (better-sqlite3 is synchronous), so keep
+ * `timeoutMs` small when several processes write to one file.
+ */
+import Database from 'better-sqlite3';
+import { ConfigurationError } from '../../errors.js';
+import { type SqlDialect, type SqlDriver, SqlStore, type SqlStoreOptions, type SqlValue } from './shared.js';
+
+export type { SqlStoreOptions } from './shared.js';
+
+export interface SqliteStoreOptions extends SqlStoreOptions {
+  /** A database file path (created if missing), or `:memory:` for a private in-memory database. */
+  filename: string;
+  /**
+   * `FULL` (default): a commit survives a power loss. `NORMAL`: faster in WAL mode, survives an
+   * application crash but may lose the last commits on power loss.
+   */
+  synchronous?: 'FULL' | 'NORMAL';
+}
+
+export const sqliteDialect: SqlDialect = {
+  name: 'sqlite',
+  param: () => '?',
+  migration: ({ sessions, schema }) => [
+    `CREATE TABLE IF NOT EXISTS ${sessions} (
+  id TEXT NOT NULL PRIMARY KEY,
+  namespace TEXT,
+  version INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  last_used_at INTEGER NOT NULL,
+  expires_at INTEGER NOT NULL,
+  access_revoked INTEGER NOT NULL,
+  data TEXT NOT NULL
+) STRICT`,
+    `CREATE INDEX IF NOT EXISTS ${sessions}_namespace ON ${sessions} (namespace, expires_at)`,
+    `CREATE INDEX IF NOT EXISTS ${sessions}_expires ON ${sessions} (expires_at)`,
+    `CREATE TABLE IF NOT EXISTS ${schema} (version INTEGER NOT NULL PRIMARY KEY) STRICT`,
+    `INSERT OR IGNORE INTO ${schema} (version) VALUES (1)`,
+  ],
+  create: ({ sessions }) =>
+    `INSERT INTO ${sessions} (id, namespace, version, created_at, last_used_at, expires_at, access_revoked, data)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET namespace = excluded.namespace, version = excluded.version,
+  created_at = excluded.created_at, last_used_at = excluded.last_used_at, expires_at = excluded.expires_at,
+  access_revoked = excluded.access_revoked, data = excluded.data
+WHERE ${sessions}.expires_at <= excluded.created_at`,
+  prune: ({ sessions }, batch) =>
+    `DELETE FROM ${sessions} WHERE rowid IN (SELECT rowid FROM ${sessions} WHERE expires_at <= ? LIMIT ${batch})`,
+};
+
+class SqliteDriver implements SqlDriver {
+  readonly inProcess = true;
+  readonly #db: Database.Database;
+  readonly #prepared = new Map<string, Database.Statement>();
+
+  constructor(options: SqliteStoreOptions, timeoutMs: number) {
+    const synchronous = options.synchronous ?? 'FULL';
+    if (synchronous !== 'FULL' && synchronous !== 'NORMAL') {
+      throw new ConfigurationError("synchronous must be 'FULL' or 'NORMAL'");
+    }
+    this.#db = new Database(options.filename, { timeout: timeoutMs });
+    if (this.#db.memory === false) this.#db.pragma('journal_mode = WAL');
+    this.#db.pragma(`synchronous = ${synchronous}`);
+  }
+
+  query(sql: string, params: readonly SqlValue[]) {
+    try {
+      const statement = this.#statement(sql);
+      const values = params.map((value) => (typeof value === 'boolean' ? Number(value) : value));
+      if (statement.reader) {
+        return Promise.resolve({ rows: statement.all(values) as Record<string, unknown>[], affected: 0 });
+      }
+      return Promise.resolve({ rows: [], affected: statement.run(values).changes });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  script(statements: readonly string[]) {
+    try {
+      // IMMEDIATE: take the write lock first, so concurrent migrators queue instead of failing.
+      this.#db
+        .transaction(() => {
+          for (const sql of statements) this.#db.exec(sql);
+        })
+        .immediate();
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  close() {
+    this.#prepared.clear();
+    this.#db.close();
+    return Promise.resolve();
+  }
+
+  #statement(sql: string): Database.Statement {
+    let statement = this.#prepared.get(sql);
+    if (statement === undefined) {
+      statement = this.#db.prepare(sql);
+      this.#prepared.set(sql, statement);
+    }
+    return statement;
+  }
+}
+
+export class SqliteStore extends SqlStore {
+  constructor(options: SqliteStoreOptions) {
+    const timeoutMs = SqlStore.checkOptions(options);
+    super(new SqliteDriver(options, timeoutMs), sqliteDialect, options);
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * The `Store` contract: the few atomic operations the session engine needs.
+ *
+ * A store keeps one record per session. It understands only the fields it must index, expire or
+ * compare; everything else is `data`, an opaque string the engine owns (payloads, refresh
+ * generation, CSRF secret, device metadata). That keeps every store small and identical in
+ * behaviour: Redis does each operation in one script call, SQL in one statement or transaction.
+ *
+ * Rules every implementation follows (the contract suite in test/contract checks them):
+ * - Times are integer milliseconds since the epoch, passed in by the caller (`now`), so tests
+ *   can drive the clock and every store agrees on expiry boundaries: a record whose
+ *   `expiresAt <= now` does not exist for any operation.
+ * - `replace` is compare-and-swap on `version`: it succeeds only if the record exists, is not
+ *   expired and still has `expectedVersion`. Two racing writers cannot both win, and nothing
+ *   revoked can be written back.
+ * - Namespace operations cost O(sessions in that namespace), never a scan of the store.
+ * - A store that cannot answer throws `StoreUnavailableError` within its timeout; it never
+ *   hangs and never pretends a session exists.
+ */
+
+export interface StoredSession {
+  /** Session id (`sid` claim): at least 128 random bits, base64url. */
+  readonly id: string;
+  /** Grouping key (e.g. a user id) for listing and revoking; immutable for a session's life. */
+  readonly namespace: string | null;
+  /** Bumped by every write except `touch`; the compare-and-swap token. Starts at 1. */
+  readonly version: number;
+  readonly createdAt: number;
+  readonly lastUsedAt: number;
+  /** The instant the session ends (refresh expiry, idle or absolute deadline, whichever first). */
+  readonly expiresAt: number;
+  /** Set by `revokeNamespaceAccess`: the current access token is dead, the refresh token lives. */
+  readonly accessRevoked: boolean;
+  /** Engine-owned serialized state; stores keep it verbatim. */
+  readonly data: string;
+}
+
+export interface Store {
+  /** Inserts a new session (version 1). Ids are random; a clash is a programming error. */
+  create(session: StoredSession): Promise<void>;
+
+  /** The live session with this id, or null when absent or expired at `now`. */
+  get(id: string, now: number): Promise<StoredSession | null>;
+
+  /**
+   * Compare-and-swap: writes `next` (whose `version` must be `expectedVersion + 1`) only if the
+   * session exists, is live at `now`, and its version is still `expectedVersion`.
+   * Resolves true when written, false when the session changed, vanished or expired.
+   */
+  replace(next: StoredSession, expectedVersion: number, now: number): Promise<boolean>;
+
+  /**
+   * Records use: sets `lastUsedAt` and `expiresAt` of a live session without bumping its version.
+   * A missing or expired session stays missing (no resurrection).
+   */
+  touch(id: string, lastUsedAt: number, expiresAt: number, now: number): Promise<void>;
+
+  /** Deletes one session; resolves how many were live and are now gone (0 or 1). */
+  delete(id: string, now: number): Promise<number>;
+
+  /** Deletes every session of a namespace; resolves how many live ones ended. */
+  deleteNamespace(namespace: string, now: number): Promise<number>;
+
+  /** Deletes every session this store holds (under its prefix/table); resolves how many were live. */
+  deleteAll(now: number): Promise<number>;
+
+  /**
+   * Marks the current access token of every live session in a namespace as revoked (sets
+   * `accessRevoked`, bumps `version`); refresh tokens keep working. Resolves the count marked.
+   */
+  revokeNamespaceAccess(namespace: string, now: number): Promise<number>;
+
+  /** The live sessions of a namespace, in creation order. */
+  listNamespace(namespace: string, now: number): Promise<StoredSession[]>;
+
+  /** Releases connections/timers. The store is unusable afterwards. */
+  close(): Promise<void>;
+}
+
+/** Validates the shape of a record handed to `create`/`replace` (shared by every store). */
+export function assertStoredSession(session: StoredSession): void {
+  const ok =
+    typeof session.id === 'string' &&
+    session.id.length > 0 &&
+    session.id.length <= 128 &&
+    (session.namespace === null ||
+      (typeof session.namespace === 'string' && session.namespace.length <= 256)) &&
+    Number.isSafeInteger(session.version) &&
+    session.version >= 1 &&
+    Number.isSafeInteger(session.createdAt) &&
+    Number.isSafeInteger(session.lastUsedAt) &&
+    Number.isSafeInteger(session.expiresAt) &&
+    typeof session.accessRevoked === 'boolean' &&
+    typeof session.data === 'string';
+  if (!ok) throw new TypeError('invalid StoredSession record');
+}

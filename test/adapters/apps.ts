@@ -1,0 +1,155 @@
+/**
+ * The same test app (see harness.ts) built on each framework, listening on 127.0.0.1, port 0.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import express from 'express';
+import Fastify from 'fastify';
+import { Hono } from 'hono';
+import { expressSessions } from '../../src/adapters/express.js';
+import { jwtSessionRoutes, jwtSessions, sendFastifyResponse } from '../../src/adapters/fastify.js';
+import { honoSessions, type JwtSessionsEnv, toWebResponse } from '../../src/adapters/hono.js';
+import { createSessionHttp } from '../../src/http/session-http.js';
+import { MAX_HEADER_SIZE, type RunningApp, type StartApp } from './harness.js';
+
+function listen(server: Server): Promise<RunningApp> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      resolve({
+        url: `http://127.0.0.1:${port}`,
+        close: () =>
+          new Promise<void>((done) => {
+            server.closeAllConnections();
+            server.close(() => done());
+          }),
+      });
+    });
+  });
+}
+
+export const startExpress: StartApp = async (fixture) => {
+  const auth = expressSessions(fixture.sessions, fixture.httpOptions);
+  const app = express();
+  app.use('/auth', auth.routes(fixture.routeOptions));
+  app.get('/api/me', auth.requireAccess(), (req, res) => {
+    res.json({ claims: req.jwtSession!.claims, transport: req.jwtSession!.transport });
+  });
+  app.post('/api/echo', auth.requireAccess(), (req, res) => {
+    res.json({ ok: true, transport: req.jwtSession!.transport });
+  });
+  app.get('/api/stateless', auth.requireAccess({ mode: 'stateless' }), (req, res) => {
+    res.json({ claims: req.jwtSession!.claims });
+  });
+  app.get('/api/header-only', auth.requireAccess({ transport: 'header' }), (_req, res) => {
+    res.json({ ok: true });
+  });
+  app.get('/api/cookie-only', auth.requireAccess({ transport: 'cookie' }), (_req, res) => {
+    res.json({ ok: true });
+  });
+  app.post('/api/refresh-check', auth.requireRefresh(), (req, res) => {
+    res.json({ session_id: req.jwtSession!.sessionId, transport: req.jwtSession!.transport });
+  });
+  app.post('/api/refresh-by-access', auth.requireRefreshByAccess(), async (req, res, next) => {
+    try {
+      const pair = await auth.sessions.refreshByAccess(req.jwtSession!.token);
+      const response = auth.http.tokenResponse(pair, req.jwtSession!.transport);
+      res.status(response.status).set(response.headers);
+      for (const cookie of response.cookies) res.append('set-cookie', cookie);
+      res.json(response.body);
+    } catch (error) {
+      next(error);
+    }
+  });
+  app.get('/public', (_req, res) => {
+    res.json({ ok: true });
+  });
+  app.use(auth.errorHandler());
+  return listen(createServer({ maxHeaderSize: MAX_HEADER_SIZE }, app));
+};
+
+export const startFastify: StartApp = async (fixture) => {
+  const app = Fastify({ http: { maxHeaderSize: MAX_HEADER_SIZE } });
+  await app.register(jwtSessions, { sessions: fixture.sessions, ...fixture.httpOptions });
+  await app.register(jwtSessionRoutes, { prefix: '/auth', ...fixture.routeOptions });
+  app.get('/api/me', { onRequest: app.requireAccess() }, async (req) => ({
+    claims: req.jwtSession!.claims,
+    transport: req.jwtSession!.transport,
+  }));
+  app.post('/api/echo', { onRequest: app.requireAccess() }, async (req) => ({
+    ok: true,
+    transport: req.jwtSession!.transport,
+  }));
+  app.get('/api/stateless', { onRequest: app.requireAccess({ mode: 'stateless' }) }, async (req) => ({
+    claims: req.jwtSession!.claims,
+  }));
+  app.get('/api/header-only', { onRequest: app.requireAccess({ transport: 'header' }) }, async () => ({
+    ok: true,
+  }));
+  app.get('/api/cookie-only', { onRequest: app.requireAccess({ transport: 'cookie' }) }, async () => ({
+    ok: true,
+  }));
+  app.post('/api/refresh-check', { onRequest: app.requireRefresh() }, async (req) => ({
+    session_id: req.jwtSession!.sessionId,
+    transport: req.jwtSession!.transport,
+  }));
+  app.post('/api/refresh-by-access', { preHandler: app.requireRefreshByAccess() }, async (req, reply) => {
+    try {
+      const pair = await app.sessions.refreshByAccess(req.jwtSession!.token);
+      return sendFastifyResponse(reply, app.sessionHttp.tokenResponse(pair, req.jwtSession!.transport));
+    } catch (error) {
+      return sendFastifyResponse(reply, app.sessionHttp.errorResponse(error));
+    }
+  });
+  app.get('/public', async () => ({ ok: true }));
+  const address = await app.listen({ port: 0, host: '127.0.0.1' });
+  return { url: address, close: () => app.close() };
+};
+
+export const startHono: StartApp = async (fixture) => {
+  const http = createSessionHttp(fixture.sessions, fixture.httpOptions);
+  const auth = honoSessions(http);
+  const app = new Hono<JwtSessionsEnv>();
+  app.route('/auth', auth.routes(fixture.routeOptions));
+  app.get('/api/me', auth.requireAccess(), (c) =>
+    c.json({ claims: c.get('jwtSession').claims, transport: c.get('jwtSession').transport }),
+  );
+  app.post('/api/echo', auth.requireAccess(), (c) =>
+    c.json({ ok: true, transport: c.get('jwtSession').transport }),
+  );
+  app.get('/api/stateless', auth.requireAccess({ mode: 'stateless' }), (c) =>
+    c.json({ claims: c.get('jwtSession').claims }),
+  );
+  app.get('/api/header-only', auth.requireAccess({ transport: 'header' }), (c) => c.json({ ok: true }));
+  app.get('/api/cookie-only', auth.requireAccess({ transport: 'cookie' }), (c) => c.json({ ok: true }));
+  app.post('/api/refresh-check', auth.requireRefresh(), (c) =>
+    c.json({ session_id: c.get('jwtSession').sessionId, transport: c.get('jwtSession').transport }),
+  );
+  app.post('/api/refresh-by-access', auth.requireRefreshByAccess(), async (c) => {
+    try {
+      const session = c.get('jwtSession');
+      const pair = await auth.sessions.refreshByAccess(session.token);
+      return toWebResponse(auth.http.tokenResponse(pair, session.transport));
+    } catch (error) {
+      return auth.errorResponse(error, c);
+    }
+  });
+  app.get('/public', (c) => c.json({ ok: true }));
+  return new Promise((resolve) => {
+    const server = serve(
+      { fetch: app.fetch, port: 0, hostname: '127.0.0.1', serverOptions: { maxHeaderSize: MAX_HEADER_SIZE } },
+      (info) => {
+        resolve({
+          url: `http://127.0.0.1:${info.port}`,
+          close: () =>
+            new Promise<void>((done) => {
+              (server as Server).closeAllConnections();
+              server.close(() => done());
+            }),
+        });
+      },
+    );
+  });
+};

@@ -1,0 +1,292 @@
+/**
+ * The shared Store contract suite. Every store runs it by passing a factory:
+ *
+ *   describeStoreContract('RedisStore', async () => ({ store, cleanup }));
+ *
+ * The factory is called once per test and must return an empty, isolated store (its own key
+ * prefix / table prefix / file). Engine-level scenarios (concurrent refreshes, refresh racing
+ * revoke, expiry with an injected clock) run on top of the same factory.
+ */
+import { randomBytes } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SessionError } from '../../src/errors.js';
+import { createSessions } from '../../src/session/engine.js';
+import type { Store, StoredSession } from '../../src/stores/store.js';
+
+export interface StoreHandle {
+  store: Store;
+  /** Drops whatever the test created and closes connections. */
+  cleanup?: () => Promise<void>;
+}
+
+export type StoreFactory = () => Promise<StoreHandle>;
+
+const T0 = 1_700_000_000_000;
+
+function record(overrides: Partial<StoredSession> = {}): StoredSession {
+  return {
+    id: randomBytes(16).toString('base64url'),
+    namespace: null,
+    version: 1,
+    createdAt: T0,
+    lastUsedAt: T0,
+    expiresAt: T0 + 60_000,
+    accessRevoked: false,
+    data: JSON.stringify({ note: 'opaque ✓', n: 1 }),
+    ...overrides,
+  };
+}
+
+export function describeStoreContract(name: string, factory: StoreFactory): void {
+  describe(`${name}: Store contract`, () => {
+    const handles: StoreHandle[] = [];
+    async function open(): Promise<Store> {
+      const handle = await factory();
+      handles.push(handle);
+      return handle.store;
+    }
+    afterEach(async () => {
+      for (const handle of handles.splice(0)) {
+        await handle.cleanup?.();
+      }
+    });
+
+    it('creates and gets a session verbatim', async () => {
+      const store = await open();
+      const session = record({ namespace: 'user:1' });
+      await store.create(session);
+      expect(await store.get(session.id, T0)).toEqual(session);
+      expect(await store.get('missing-id', T0)).toBeNull();
+    });
+
+    it('never returns a session at or after its expiry instant', async () => {
+      const store = await open();
+      const session = record({ namespace: 'ns' });
+      await store.create(session);
+      expect(await store.get(session.id, session.expiresAt - 1)).not.toBeNull();
+      expect(await store.get(session.id, session.expiresAt)).toBeNull();
+      expect(await store.listNamespace('ns', session.expiresAt)).toEqual([]);
+      expect(await store.replace({ ...session, version: 2 }, 1, session.expiresAt)).toBe(false);
+      expect(await store.delete(session.id, session.expiresAt)).toBe(0);
+    });
+
+    it('replace is compare-and-swap on version', async () => {
+      const store = await open();
+      const session = record();
+      await store.create(session);
+      const next = { ...session, version: 2, data: '{"gen":2}', lastUsedAt: T0 + 5 };
+      expect(await store.replace(next, 1, T0 + 5)).toBe(true);
+      expect(await store.get(session.id, T0 + 5)).toEqual(next);
+      // stale expected version, and a version that skips ahead, both refused
+      expect(await store.replace({ ...session, version: 2, data: 'stale' }, 1, T0 + 6)).toBe(false);
+      expect(await store.replace({ ...next, version: 4 }, 2, T0 + 6)).toBe(false);
+      expect((await store.get(session.id, T0 + 6))?.data).toBe('{"gen":2}');
+    });
+
+    it('replace cannot resurrect a deleted session', async () => {
+      const store = await open();
+      const session = record();
+      await store.create(session);
+      expect(await store.delete(session.id, T0)).toBe(1);
+      expect(await store.replace({ ...session, version: 2 }, 1, T0)).toBe(false);
+      expect(await store.get(session.id, T0)).toBeNull();
+    });
+
+    it('replace keeps the namespace immutable and the namespace index right', async () => {
+      const store = await open();
+      const session = record({ namespace: 'a' });
+      await store.create(session);
+      await store.replace({ ...session, version: 2, expiresAt: T0 + 120_000 }, 1, T0);
+      const listed = await store.listNamespace('a', T0 + 90_000);
+      expect(listed.map((s) => s.id)).toEqual([session.id]);
+    });
+
+    it('50 concurrent replaces of one version: exactly one wins', async () => {
+      const store = await open();
+      const session = record();
+      await store.create(session);
+      const results = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => store.replace({ ...session, version: 2, data: `w${i}` }, 1, T0)),
+      );
+      expect(results.filter(Boolean)).toHaveLength(1);
+      const winner = results.indexOf(true);
+      expect((await store.get(session.id, T0))?.data).toBe(`w${winner}`);
+    });
+
+    it('touch updates lastUsedAt/expiresAt without a version bump, and never resurrects', async () => {
+      const store = await open();
+      const session = record();
+      await store.create(session);
+      await store.touch(session.id, T0 + 10, T0 + 90_000, T0 + 10);
+      const touched = await store.get(session.id, T0 + 70_000);
+      expect(touched).toMatchObject({ lastUsedAt: T0 + 10, expiresAt: T0 + 90_000, version: 1 });
+      await store.delete(session.id, T0 + 70_000);
+      await store.touch(session.id, T0 + 71_000, T0 + 200_000, T0 + 71_000);
+      expect(await store.get(session.id, T0 + 71_000)).toBeNull();
+      // touching an expired session does not bring it back
+      const old = record({ expiresAt: T0 + 100 });
+      await store.create(old);
+      await store.touch(old.id, T0 + 200, T0 + 50_000, T0 + 200);
+      expect(await store.get(old.id, T0 + 300)).toBeNull();
+    });
+
+    it('delete returns counts and is idempotent', async () => {
+      const store = await open();
+      const session = record();
+      await store.create(session);
+      expect(await store.delete(session.id, T0)).toBe(1);
+      expect(await store.delete(session.id, T0)).toBe(0);
+      expect(await store.delete('never-existed', T0)).toBe(0);
+    });
+
+    it('namespace list, delete and access revocation touch only that namespace', async () => {
+      const store = await open();
+      const mine = [
+        record({ namespace: 'user:1', createdAt: T0 }),
+        record({ namespace: 'user:1', createdAt: T0 + 1 }),
+        record({ namespace: 'user:1', createdAt: T0 + 2 }),
+      ];
+      const theirs = record({ namespace: 'user:2' });
+      const none = record();
+      for (const s of [...mine, theirs, none]) await store.create(s);
+
+      const listed = await store.listNamespace('user:1', T0 + 10);
+      expect(listed.map((s) => s.id)).toEqual(mine.map((s) => s.id));
+      expect(await store.listNamespace('nobody', T0)).toEqual([]);
+
+      expect(await store.revokeNamespaceAccess('user:1', T0 + 10)).toBe(3);
+      for (const s of await store.listNamespace('user:1', T0 + 10)) {
+        expect(s.accessRevoked).toBe(true);
+        expect(s.version).toBe(2);
+      }
+      expect((await store.get(theirs.id, T0 + 10))?.accessRevoked).toBe(false);
+
+      expect(await store.deleteNamespace('user:1', T0 + 10)).toBe(3);
+      expect(await store.listNamespace('user:1', T0 + 10)).toEqual([]);
+      expect(await store.get(theirs.id, T0 + 10)).not.toBeNull();
+      expect(await store.get(none.id, T0 + 10)).not.toBeNull();
+      expect(await store.deleteNamespace('user:1', T0 + 10)).toBe(0);
+    });
+
+    it('namespace counts exclude expired sessions', async () => {
+      const store = await open();
+      await store.create(record({ namespace: 'n', expiresAt: T0 + 100 }));
+      await store.create(record({ namespace: 'n', expiresAt: T0 + 100_000 }));
+      expect(await store.revokeNamespaceAccess('n', T0 + 200)).toBe(1);
+      expect(await store.deleteNamespace('n', T0 + 200)).toBe(1);
+    });
+
+    it('deleteAll ends every live session and counts them', async () => {
+      const store = await open();
+      await store.create(record({ namespace: 'x' }));
+      await store.create(record());
+      await store.create(record({ expiresAt: T0 + 1 }));
+      expect(await store.deleteAll(T0 + 10)).toBe(2);
+      expect(await store.listNamespace('x', T0 + 10)).toEqual([]);
+      expect(await store.deleteAll(T0 + 10)).toBe(0);
+    });
+
+    it('refuses malformed records with a TypeError and stores nothing', async () => {
+      const store = await open();
+      const bad = { ...record(), version: Number.NaN } as StoredSession;
+      await expect(Promise.resolve().then(() => store.create(bad))).rejects.toThrow(TypeError);
+      expect(await store.get(bad.id, T0)).toBeNull();
+    });
+  });
+
+  describe(`${name}: engine over the store`, () => {
+    const handles: StoreHandle[] = [];
+    let now = T0;
+    async function engine(
+      options: { reuseGrace?: number; rotateRefresh?: boolean; idleTimeout?: number } = {},
+    ) {
+      const handle = await factory();
+      handles.push(handle);
+      now = Date.now();
+      return createSessions({
+        keys: { signing: { alg: 'HS256', key: 'contract-suite-secret-0123456789abcdef', kid: 'k1' } },
+        store: handle.store,
+        clock: () => now,
+        ...options,
+      });
+    }
+    afterEach(async () => {
+      for (const handle of handles.splice(0)) await handle.cleanup?.();
+    });
+
+    it('50 concurrent refreshes of one token give one generation (grace: all get it)', async () => {
+      const sessions = await engine({ reuseGrace: 10 });
+      const pair = await sessions.login({ payload: { user: 1 }, namespace: 'u1' });
+      const results = await Promise.all(Array.from({ length: 50 }, () => sessions.refresh(pair.refresh)));
+      const refreshTokens = new Set(
+        results.map((r) => sessions.codec.decodeUnverified(r.refresh).payload.jti),
+      );
+      expect(refreshTokens.size).toBe(1);
+      const accessIds = new Set(results.map((r) => sessions.codec.decodeUnverified(r.access).payload.jti));
+      expect(accessIds.size).toBe(1);
+      await expect(sessions.verifyAccess(results[0]!.access)).resolves.toMatchObject({
+        sessionId: pair.sessionId,
+      });
+    });
+
+    it('50 concurrent refreshes with grace 0: one success, 49 refresh_reused, session revoked', async () => {
+      const sessions = await engine({ reuseGrace: 0 });
+      const pair = await sessions.login({ namespace: 'u1' });
+      const settled = await Promise.allSettled(
+        Array.from({ length: 50 }, () => sessions.refresh(pair.refresh)),
+      );
+      const ok = settled.filter((s) => s.status === 'fulfilled');
+      const failed = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected');
+      expect(ok).toHaveLength(1);
+      expect(failed).toHaveLength(49);
+      for (const f of failed)
+        expect((f.reason as SessionError).code).toMatch(/refresh_reused|session_not_found/);
+      expect(failed.some((f) => (f.reason as SessionError).code === 'refresh_reused')).toBe(true);
+      expect(await sessions.listSessions('u1')).toEqual([]);
+    });
+
+    it('with rotation off, N racing refreshes leave exactly one valid access token', async () => {
+      const sessions = await engine({ rotateRefresh: false });
+      const pair = await sessions.login({ namespace: 'u1' });
+      const results = await Promise.allSettled(
+        Array.from({ length: 20 }, () => sessions.refresh(pair.refresh)),
+      );
+      const accessTokens = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value.access] : []));
+      expect(accessTokens.length).toBeGreaterThan(0);
+      const checks = await Promise.allSettled(
+        [pair.access, ...accessTokens].map((t) => sessions.verifyAccess(t)),
+      );
+      const validIds = new Set(checks.flatMap((c) => (c.status === 'fulfilled' ? [c.value.claims.jti] : [])));
+      expect(validIds.size).toBe(1);
+      await sessions.revokeNamespace('u1');
+      const after = await Promise.allSettled(accessTokens.map((t) => sessions.verifyAccess(t)));
+      expect(after.every((c) => c.status === 'rejected')).toBe(true);
+    });
+
+    it('refresh racing revoke: the session stays revoked', async () => {
+      const sessions = await engine();
+      for (let round = 0; round < 10; round++) {
+        const pair = await sessions.login({ namespace: `race-${round}` });
+        await Promise.allSettled([
+          sessions.refresh(pair.refresh),
+          sessions.revokeSession(pair.sessionId),
+          sessions.refresh(pair.refresh),
+        ]);
+        expect(await sessions.listSessions(`race-${round}`)).toEqual([]);
+        await expect(sessions.refresh(pair.refresh)).rejects.toBeInstanceOf(SessionError);
+      }
+    });
+
+    it('expiry follows the injected clock: refresh fails a millisecond after the deadline', async () => {
+      const sessions = await engine({ idleTimeout: 30 });
+      const pair = await sessions.login({ namespace: 'clock' });
+      now += 29_000;
+      const refreshed = await sessions.refresh(pair.refresh);
+      now += 29_000; // idle timer restarted by the refresh
+      await expect(sessions.verifyAccess(refreshed.access)).resolves.toBeTruthy();
+      now += 30_001;
+      await expect(sessions.refresh(refreshed.refresh)).rejects.toMatchObject({ code: 'session_not_found' });
+      expect(await sessions.listSessions('clock')).toEqual([]);
+    });
+  });
+}

@@ -1,0 +1,54 @@
+/**
+ * Browser-test plumbing: the SPA compiled once into a temp directory (tsc + tsconfig.spa.json,
+ * plus index.html and styles.css), headless Chromium through playwright-core, and screenshots in
+ * test-artifacts/.
+ */
+import { execFile } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { type Browser, chromium, type Page } from 'playwright-core';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+export const ARTIFACTS = join(ROOT, 'test-artifacts');
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--no-first-run',
+  '--disable-sync',
+  '--disable-quic',
+];
+
+let built: Promise<string> | undefined;
+
+/** Compiles the SPA into a fresh temp directory (once per test file) and resolves that directory. */
+export function buildSpa(): Promise<string> {
+  built ??= (async () => {
+    const out = mkdtempSync(join(tmpdir(), 'jwt-sessions-spa-'));
+    await promisify(execFile)(
+      process.execPath,
+      [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.spa.json'), '--outDir', out],
+      { cwd: ROOT },
+    );
+    for (const file of ['index.html', 'styles.css'])
+      copyFileSync(join(ROOT, 'src/server/spa', file), join(out, file));
+    return out;
+  })();
+  return built;
+}
+
+export function launchBrowser(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+}
+
+export async function screenshot(page: Page, name: string): Promise<string> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const path = join(ARTIFACTS, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
