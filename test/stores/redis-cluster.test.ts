@@ -112,8 +112,10 @@ function factory(options: RedisStoreOptions = {}) {
   };
 }
 
-describeStoreContract('RedisStore (cluster)', factory());
-describeStoreContract('RedisStore (cluster, live cache)', factory({ liveCache: true }));
+describeCluster('RedisStore on Redis Cluster: shared contract', () => {
+  describeStoreContract('RedisStore (cluster)', factory());
+  describeStoreContract('RedisStore (cluster, live cache)', factory({ liveCache: true }));
+});
 
 const opened: { store: RedisStore; prefix: string }[] = [];
 function open(options: RedisStoreOptions = {}): RedisStore {

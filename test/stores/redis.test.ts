@@ -101,14 +101,16 @@ if (available) {
   afterAll(() => admin.quit());
 }
 
-describeStoreContract(
-  'RedisStore',
-  storeFactory(() => admin),
-);
-describeStoreContract(
-  'RedisStore (live cache)',
-  storeFactory(() => admin, { liveCache: true }),
-);
+describeWithService(available)('RedisStore: shared contract', () => {
+  describeStoreContract(
+    'RedisStore',
+    storeFactory(() => admin),
+  );
+  describeStoreContract(
+    'RedisStore (live cache)',
+    storeFactory(() => admin, { liveCache: true }),
+  );
+});
 
 /** Stores opened by a test, emptied and closed after it. */
 const opened: { store: RedisStore; prefix: string; shared: boolean }[] = [];
