@@ -2,4 +2,5 @@
 import { copyFileSync, mkdirSync } from 'node:fs';
 
 mkdirSync('dist/server/spa', { recursive: true });
-for (const file of ['index.html', 'styles.css']) copyFileSync(`src/server/spa/${file}`, `dist/server/spa/${file}`);
+for (const file of ['index.html', 'styles.css'])
+  copyFileSync(`src/server/spa/${file}`, `dist/server/spa/${file}`);
