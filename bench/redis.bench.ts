@@ -1,238 +1,141 @@
 /**
- * RedisStore through the session engine, on a real Redis (REDIS_URL, default redis://127.0.0.1:6379;
- * the cluster part uses REDIS_CLUSTER_NODES when reachable):
- * - round trips per login / strict verify / refresh, counted on the server with MONITOR (without and
- *   with the live cache);
- * - ops/s of login, refresh and strict verify (sequential awaits: one request at a time, so mostly
- *   round-trip latency; and 32 in flight);
- * - revoke-namespace / delete-namespace / list time for a namespace of 10 sessions while the
- *   database holds 0 vs 1,000,000 unrelated keys (in a separate db index, BENCH_REDIS_DB, default
- *   15; loaded with DEBUG POPULATE when allowed, else pipelined MSET; removed afterwards), with one
- *   full SCAN pass over the same database for contrast (what a KEYS/SCAN-based store would pay);
- * - live-cache propagation: revoke on instance A until instance B's get returns null.
+ * RedisStore under the session engine (the Redis half of the engine-per-store benchmarks):
+ * - round trips per engine call, COUNTED with MONITOR on dedicated connections (every master of
+ *   the cluster), over a known number of calls: standalone, standalone + live cache, 3-node
+ *   cluster (16 buckets), cluster + live cache;
+ * - revocation propagation between two application instances with the live cache: instance A
+ *   revokes a session, until instance B's strict verify refuses its access token;
+ * - namespace operations (list / revoke access / revoke, 10 sessions) with 0 vs many unrelated
+ *   keys in the database, on a private redis-server (the shared one is never filled): they must
+ *   not scan the keyspace.
+ * Throughput and latency of the same calls are in the `engine` benchmark.
  */
-import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
-import { createSessions, type Sessions } from '../src/session/engine.js';
-import { RedisStore, type RedisStoreOptions } from '../src/stores/redis/index.js';
-import { CommandWatch, roundTrips } from '../test/support/redis-server.js';
+import { SessionError } from '../src/errors.js';
+import { createSessions } from '../src/session/engine.js';
+import { RedisStore } from '../src/stores/redis/index.js';
+import { redisServerInstalled, startRedisServer } from '../test/support/redis-server.js';
+import { describeKinds, type PerOperation, RedisCommandCounter } from './lib/counters.js';
+import { type Check, defineBenchmark, formatMs, type Table } from './lib/harness.js';
 import {
-  type BenchCase,
-  type BenchContext,
-  type BenchResult,
-  type Check,
-  compare,
-  defineBenchmark,
-  type Table,
-} from './lib/harness.js';
+  BENCH_KEYS,
+  type BenchStore,
+  disposeStores,
+  ENGINE_OPS,
+  engineWorkload,
+  NAMESPACE_SIZE,
+  openRedisPeer,
+  openStores,
+  type Percentiles,
+  percentiles,
+  type TargetName,
+  yieldToEventLoop,
+} from './lib/store-bench.js';
 
-const URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const CLUSTER = (process.env.REDIS_CLUSTER_NODES ?? '127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002')
-  .split(',')
-  .map((seed) => {
-    const [host, port] = seed.trim().split(':');
-    return { host: host!, port: Number(port) };
-  });
-const BENCH_DB = Number(process.env.BENCH_REDIS_DB ?? 15);
-const FILLER = 1_000_000;
-const KEYS = { signing: { alg: 'HS256', key: 'redis-bench-secret-0123456789abcdef', kid: 'b1' } } as const;
+const VARIANTS: readonly TargetName[] = [
+  'redis',
+  'redis + live cache',
+  'redis cluster',
+  'redis cluster + live cache',
+];
+const REVOKE_NAMESPACE = `revoke namespace (${NAMESPACE_SIZE})`;
+const TOUCH = 'strict verify, last-used due (touch)';
+/** A trial in which B still accepts the token this long after A's revoke counts as a failure. */
+const PROPAGATION_LIMIT_MS = 2000;
 
-function prefix(): string {
-  return `jwts-bench:${randomBytes(5).toString('hex')}:`;
-}
-
-function urlWithDb(url: string, db: number): string {
-  const u = new globalThis.URL(url);
-  u.pathname = `/${db}`;
-  return u.toString();
-}
-
-async function reachable(make: () => Redis): Promise<boolean> {
-  const probe = make();
-  probe.on('error', () => undefined);
+/** Round trips per engine call for one store variant: op -> counts. */
+async function countRoundTrips(
+  s: BenchStore,
+  runs: number,
+): Promise<Map<string, PerOperation & { nodes: number }>> {
+  const w = await engineWorkload(s.store);
+  const counter = await RedisCommandCounter.start(s.redis!.nodes);
+  const prefix = s.redis!.prefix;
+  const counts = new Map<string, PerOperation & { nodes: number }>();
   try {
-    await probe.connect();
-    await probe.ping();
-    return true;
-  } catch {
-    return false;
+    await w.ops['strict verify'](); // the live cache holds the session from here on
+    for (const op of ENGINE_OPS) counts.set(op, await counter.count(prefix, runs, () => w.ops[op]()));
+    const namespaces: string[] = [];
+    for (let i = 0; i < runs; i++) namespaces.push(await w.fillNamespace());
+    counts.set(REVOKE_NAMESPACE, await counter.count(prefix, runs, (i) => w.revokeNamespace(namespaces[i]!)));
+    // Last-used writes are throttled to one a minute per session: move the clock past it each time
+    // (once uncounted first: a script's first use on a connection is an EVAL).
+    w.advanceClock(61_000);
+    await w.ops['strict verify']();
+    counts.set(
+      TOUCH,
+      await counter.count(prefix, Math.min(runs, 5), () => {
+        w.advanceClock(61_000);
+        return w.ops['strict verify']();
+      }),
+    );
   } finally {
-    probe.disconnect();
+    await counter.stop();
   }
+  return counts;
 }
 
-function stats(samples: number[]): { p50: number; p95: number; p99: number; max: number; mean: number } {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-  return {
-    p50: at(0.5),
-    p95: at(0.95),
-    p99: at(0.99),
-    max: sorted.at(-1)!,
-    mean: sorted.reduce((a, b) => a + b, 0) / sorted.length,
-  };
+interface Propagation {
+  fromCall: Percentiles;
+  afterReply: Percentiles;
+  trials: number;
+  late: number;
 }
 
-const ms = (x: number) => `${x.toFixed(x < 1 ? 3 : 2)} ms`;
-
-async function until(condition: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
-/** Round trips of one engine call, counted by MONITOR (client commands naming the store's prefix). */
-async function countTrips(watch: CommandWatch, keyPrefix: string, operation: () => Promise<unknown>) {
-  const { commands } = await watch.record(operation);
-  return roundTrips(commands, keyPrefix).map((c) => c.name);
-}
-
-async function roundTripTable(
-  watchNodes: { host: string; port: number }[],
-  open: (options: RedisStoreOptions) => RedisStore,
-  label: string,
-): Promise<{ table: Table; counts: Record<string, number> }> {
-  const watch = await CommandWatch.start(watchNodes);
-  const counts: Record<string, number> = {};
-  const rows: (string | number)[][] = [];
+/**
+ * Two instances (A = `s`, B = a peer on the same prefix), each with its engine. Per trial: A logs
+ * in, B verifies twice (the second from its cache), then A revokes the session while B keeps
+ * verifying the access token until it is refused. Times from A's revoke call, and from the moment
+ * A's revoke resolved (how long B kept accepting a token its caller already saw revoked).
+ */
+async function propagation(s: BenchStore, trials: number): Promise<Propagation> {
+  const peer = await openRedisPeer(s);
+  const a = createSessions({ keys: BENCH_KEYS, store: s.store });
+  const b = createSessions({ keys: BENCH_KEYS, store: peer });
+  const fromCall: number[] = [];
+  const afterReply: number[] = [];
+  let late = 0;
   try {
-    const plainPrefix = prefix();
-    const plain = open({ prefix: plainPrefix });
-    let now = Date.now();
-    const s = createSessions({ keys: KEYS, store: plain, clock: () => now });
-    await s.login({ namespace: 'warm' }).then((p) => s.refresh(p.refresh)); // first-use EVALs
-    const record = async (name: string, operation: () => Promise<unknown>, note: string) => {
-      const trips = await countTrips(watch, plainPrefix, operation);
-      counts[name] = trips.length;
-      rows.push([name, String(trips.length), trips.join(', '), note]);
-    };
-    let pair = await s.login({ namespace: 'u' });
-    await record('login', () => s.login({ namespace: 'u' }), 'create');
-    await record('strict verify', () => s.verifyAccess(pair.access), 'get');
-    now += 61_000;
-    await record(
-      'strict verify, lastUsed stale',
-      () => s.verifyAccess(pair.access),
-      'get + touch (once a minute)',
-    );
-    await record(
-      'refresh',
-      async () => {
-        pair = await s.refresh(pair.refresh);
-      },
-      'get + compare-and-swap replace',
-    );
-    await record('revoke namespace', () => s.revokeNamespace('u'), 'one script per bucket');
-    await plain.deleteAll(0);
-    await plain.close();
-
-    const cachedPrefix = prefix();
-    const cached = open({ prefix: cachedPrefix, liveCache: true });
-    await until(() => cached.cacheStats()!.live);
-    const c = createSessions({ keys: KEYS, store: cached });
-    await c.login({ namespace: 'warm' }).then((p) => c.refresh(p.refresh));
-    let cpair = await c.login({ namespace: 'u' });
-    await c.verifyAccess(cpair.access);
-    const crecord = async (name: string, operation: () => Promise<unknown>, note: string) => {
-      const trips = await countTrips(watch, cachedPrefix, operation);
-      counts[name] = trips.length;
-      rows.push([name, String(trips.length), trips.join(', ') || '-', note]);
-    };
-    await crecord('strict verify (live cache)', () => c.verifyAccess(cpair.access), 'served in process');
-    await crecord(
-      'refresh after a verify (live cache)',
-      async () => {
-        cpair = await c.refresh(cpair.refresh);
-      },
-      'get from cache + replace',
-    );
-    await cached.deleteAll(0);
-    await cached.close();
+    for (let trial = 0; trial < trials; trial++) {
+      const pair = await a.login({ namespace: 'propagation' });
+      await b.verifyAccess(pair.access, { mode: 'strict' });
+      const hits = peer.cacheStats()!.hits;
+      await b.verifyAccess(pair.access, { mode: 'strict' });
+      if (peer.cacheStats()!.hits !== hits + 1) throw new Error('instance B did not answer from its cache');
+      const start = performance.now();
+      let replied = Number.NaN;
+      const revoke = a.revokeSession(pair.sessionId).then(() => {
+        replied = performance.now();
+      });
+      let refused = Number.NaN;
+      while (performance.now() - start < PROPAGATION_LIMIT_MS) {
+        try {
+          await b.verifyAccess(pair.access, { mode: 'strict' });
+        } catch (error) {
+          if (!(error instanceof SessionError)) throw error;
+          refused = performance.now();
+          break;
+        }
+        await yieldToEventLoop();
+      }
+      await revoke;
+      if (Number.isNaN(refused)) {
+        late++;
+        continue;
+      }
+      fromCall.push(refused - start);
+      afterReply.push(Number.isNaN(replied) ? 0 : Math.max(0, refused - replied));
+    }
   } finally {
-    await watch.stop();
+    await peer.close();
   }
-  return {
-    table: {
-      title: `Round trips per engine call (${label}, counted with MONITOR)`,
-      columns: ['call', 'round trips', 'commands', 'what'],
-      rows,
-    },
-    counts,
-  };
+  return { fromCall: percentiles(fromCall), afterReply: percentiles(afterReply), trials, late };
 }
 
-async function throughput(
-  ctx: BenchContext,
-  open: (options: RedisStoreOptions) => RedisStore,
-): Promise<Table[]> {
-  const store = open({ prefix: prefix() });
-  const cachedStore = open({ prefix: prefix(), liveCache: true });
-  await until(() => cachedStore.cacheStats()!.live);
-  const plain: Sessions = createSessions({ keys: KEYS, store });
-  const cached: Sessions = createSessions({ keys: KEYS, store: cachedStore });
-  let n = 0;
-  let current = await plain.login({ namespace: 'refresher' });
-  const verified = await plain.login({ namespace: 'verifier' });
-  const verifiedCached = await cached.login({ namespace: 'verifier' });
-  await cached.verifyAccess(verifiedCached.access);
-  const PAR = 32;
-  const cases: BenchCase[] = [
-    { label: 'login', async: true, fn: () => plain.login({ namespace: `user:${n++ % 1000}` }) },
-    {
-      label: 'refresh',
-      async: true,
-      fn: async () => {
-        current = await plain.refresh(current.refresh);
-      },
-    },
-    { label: 'strict verify', async: true, fn: () => plain.verifyAccess(verified.access) },
-    {
-      label: 'strict verify (live cache)',
-      async: true,
-      fn: () => cached.verifyAccess(verifiedCached.access),
-    },
-    {
-      label: `login ×${PAR} in flight`,
-      async: true,
-      fn: () =>
-        Promise.all(Array.from({ length: PAR }, () => plain.login({ namespace: `user:${n++ % 1000}` }))),
-    },
-    {
-      label: `strict verify ×${PAR} in flight`,
-      async: true,
-      fn: () => Promise.all(Array.from({ length: PAR }, () => plain.verifyAccess(verified.access))),
-    },
-  ];
-  ctx.log('measuring engine throughput over RedisStore ...');
-  const results = await compare(cases, ctx.options);
-  await store.deleteAll(0);
-  await cachedStore.deleteAll(0);
-  await store.close();
-  await cachedStore.close();
-  const rows = Object.values(results).map((m) => {
-    const factor = m.label.includes('in flight') ? PAR : 1;
-    return [
-      m.label,
-      m.opsPerSec * factor,
-      `${(1000 / m.opsPerSec).toFixed(3)} ms`,
-      `±${m.spreadPct.toFixed(0)}%`,
-    ];
-  });
-  return [
-    {
-      title: 'Engine ops/s over RedisStore (standalone, loopback)',
-      columns: ['operation', 'ops/s', 'time per call (per batch when in flight)', 'spread'],
-      rows,
-    },
-  ];
-}
-
-async function loadFiller(client: Redis, fillerPrefix: string, count: number): Promise<string> {
+async function loadFiller(client: Redis, count: number): Promise<string> {
   try {
-    await client.call('DEBUG', 'POPULATE', String(count), fillerPrefix, '8');
+    await client.call('DEBUG', 'POPULATE', String(count), 'filler', '8');
     return 'DEBUG POPULATE';
   } catch {
     const perCommand = 1000;
@@ -241,7 +144,7 @@ async function loadFiller(client: Redis, fillerPrefix: string, count: number): P
       for (let chunk = base; chunk < Math.min(count, base + perCommand * 50); chunk += perCommand) {
         const args: string[] = [];
         for (let i = chunk; i < Math.min(count, chunk + perCommand); i++)
-          args.push(`${fillerPrefix}:${i}`, 'xxxxxxxx');
+          args.push(`filler:${i}`, 'xxxxxxxx');
         pipeline.mset(...args);
       }
       await pipeline.exec();
@@ -250,299 +153,204 @@ async function loadFiller(client: Redis, fillerPrefix: string, count: number): P
   }
 }
 
-async function dropFiller(client: Redis, fillerPrefix: string, count: number): Promise<void> {
-  const perCommand = 1000;
-  for (let base = 0; base < count; base += perCommand * 50) {
-    const pipeline = client.pipeline();
-    for (let chunk = base; chunk < Math.min(count, base + perCommand * 50); chunk += perCommand) {
-      const keys: string[] = [];
-      for (let i = chunk; i < Math.min(count, chunk + perCommand); i++) keys.push(`${fillerPrefix}:${i}`);
-      pipeline.unlink(...keys);
-    }
-    await pipeline.exec();
-  }
-}
-
+/** p50 of list / revoke access / revoke on fresh namespaces of NAMESPACE_SIZE. */
 async function namespaceOps(store: RedisStore, reps: number) {
-  const sessions = createSessions({ keys: KEYS, store });
-  const revoke: number[] = [];
+  const w = await engineWorkload(store);
   const list: number[] = [];
-  const del: number[] = [];
+  const revokeAccess: number[] = [];
+  const revoke: number[] = [];
+  const time = async (into: number[], operation: () => Promise<unknown>) => {
+    const start = performance.now();
+    await operation();
+    into.push(performance.now() - start);
+  };
   for (let r = 0; r < reps; r++) {
-    const ns = `victim:${r}`;
-    for (let i = 0; i < 10; i++) await sessions.login({ namespace: ns });
-    let t = performance.now();
-    const listed = await sessions.listSessions(ns);
-    list.push(performance.now() - t);
-    t = performance.now();
-    const revoked = await store.revokeNamespaceAccess(ns, Date.now());
-    revoke.push(performance.now() - t);
-    t = performance.now();
-    const deleted = await store.deleteNamespace(ns, Date.now());
-    del.push(performance.now() - t);
-    if (listed.length !== 10 || revoked !== 10 || deleted !== 10) throw new Error('namespace op miscounted');
+    const namespace = await w.fillNamespace();
+    await time(list, async () => {
+      const listed = await w.sessions.listSessions(namespace);
+      if (listed.length !== NAMESPACE_SIZE) throw new Error(`listed ${listed.length} sessions`);
+    });
+    await time(revokeAccess, () => w.sessions.revokeNamespaceAccess(namespace));
+    await time(revoke, () => w.revokeNamespace(namespace));
   }
-  return { revoke: stats(revoke), list: stats(list), del: stats(del) };
+  return { list: percentiles(list), revokeAccess: percentiles(revokeAccess), revoke: percentiles(revoke) };
 }
 
-async function bigDatabase(
-  ctx: BenchContext,
-): Promise<{ table: Table; checks: Check[]; data: unknown; notes: string[] }> {
-  const dbUrl = urlWithDb(URL, BENCH_DB);
-  const admin = new Redis(dbUrl);
-  const reps = ctx.quick ? 30 : 200;
-  const fillerPrefix = `jwts-bench-filler-${randomBytes(4).toString('hex')}`;
-  const store = RedisStore.connect(dbUrl, { prefix: prefix() });
+/** Namespace operations on a private redis-server, empty and then holding `filler` unrelated keys. */
+async function databaseSize(filler: number, reps: number, log: (m: string) => void) {
+  const server = await startRedisServer();
+  const admin = new Redis(server.url);
+  const store = RedisStore.connect(server.url, { prefix: 'jwts-bench:' });
   try {
-    const before = await admin.dbsize();
     const empty = await namespaceOps(store, reps);
-    const t0 = performance.now();
-    const method = await loadFiller(admin, fillerPrefix, FILLER);
-    const loadMs = performance.now() - t0;
+    const start = performance.now();
+    const method = await loadFiller(admin, filler);
     const size = await admin.dbsize();
-    ctx.log(
-      `loaded ${FILLER} unrelated keys into db ${BENCH_DB} in ${(loadMs / 1000).toFixed(1)} s (${method})`,
+    log(
+      `private redis-server: ${size} keys loaded in ${((performance.now() - start) / 1000).toFixed(1)} s (${method})`,
     );
     const full = await namespaceOps(store, reps);
-    // For contrast: one full SCAN pass over the same database (what a SCAN-based revoke would pay).
-    const s0 = performance.now();
-    let cursor = '0';
-    let matched = 0;
-    do {
-      const [next, keys] = await admin.scan(cursor, 'MATCH', `${store.layout.prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      matched += keys.length;
-    } while (cursor !== '0');
-    const scanMs = performance.now() - s0;
-    await dropFiller(admin, fillerPrefix, FILLER);
-    await store.deleteAll(0);
-    const ratio = full.revoke.p50 / empty.revoke.p50;
-    const table: Table = {
-      title: `Namespace of 10 sessions: time per operation (p50 / p95 over ${reps}), db ${BENCH_DB}`,
-      columns: ['operation', `db with ${before} keys`, `db with ${size} keys`],
-      rows: [
-        [
-          'revokeNamespaceAccess',
-          `${ms(empty.revoke.p50)} / ${ms(empty.revoke.p95)}`,
-          `${ms(full.revoke.p50)} / ${ms(full.revoke.p95)}`,
-        ],
-        [
-          'deleteNamespace',
-          `${ms(empty.del.p50)} / ${ms(empty.del.p95)}`,
-          `${ms(full.del.p50)} / ${ms(full.del.p95)}`,
-        ],
-        [
-          'listSessions (engine)',
-          `${ms(empty.list.p50)} / ${ms(empty.list.p95)}`,
-          `${ms(full.list.p50)} / ${ms(full.list.p95)}`,
-        ],
-        ['for contrast: one SCAN MATCH pass', '-', `${ms(scanMs)} (${matched} matches)`],
-      ],
-    };
-    return {
-      table,
-      checks: [
-        {
-          name: 'revoke-namespace cost does not grow with the database',
-          pass: ratio < 3,
-          detail: `p50 with ${size} keys / p50 with ${before} keys = ${ratio.toFixed(2)}x (must be < 3x)`,
-        },
-      ],
-      data: { empty, full, loadMs, loadMethod: method, scanMs, dbsizeBefore: before, dbsizeFull: size },
-      notes: [
-        `${FILLER} filler keys loaded with ${method} in ${(loadMs / 1000).toFixed(1)} s and removed afterwards.`,
-      ],
-    };
+    return { empty, full, size, method };
   } finally {
     await store.close();
     await admin.quit();
+    await server.stop();
   }
 }
 
-async function propagation(
-  open: (options: RedisStoreOptions) => RedisStore,
-  iterations: number,
-): Promise<ReturnType<typeof stats> & { afterReply: ReturnType<typeof stats> }> {
-  const keyPrefix = prefix();
-  const a = open({ prefix: keyPrefix, liveCache: true });
-  const b = open({ prefix: keyPrefix, liveCache: true });
-  await until(() => a.cacheStats()!.live && b.cacheStats()!.live);
-  const total: number[] = [];
-  const afterReply: number[] = [];
-  for (let i = 0; i < iterations; i++) {
-    const now = Date.now();
-    const id = randomBytes(16).toString('base64url');
-    await a.create({
-      id,
-      namespace: 'p',
-      version: 1,
-      createdAt: now,
-      lastUsedAt: now,
-      expiresAt: now + 60_000,
-      accessRevoked: false,
-      data: '{}',
-    });
-    await b.get(id, now);
-    const hits = b.cacheStats()!.hits;
-    await b.get(id, now);
-    if (b.cacheStats()!.hits !== hits + 1) throw new Error('B did not serve from its cache');
-    const started = performance.now();
-    let replied = 0;
-    const revoke = a.delete(id, now).then(() => {
-      replied = performance.now();
-    });
-    while ((await b.get(id, now)) !== null) await new Promise((resolve) => setImmediate(resolve));
-    const seen = performance.now();
-    await revoke;
-    total.push(seen - started);
-    afterReply.push(Math.max(0, seen - replied));
-  }
-  await a.deleteAll(0);
-  await a.close();
-  await b.close();
-  return { ...stats(total), afterReply: stats(afterReply) };
-}
+const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(2));
 
 export default defineBenchmark({
   name: 'redis',
   description:
-    'RedisStore: round trips, engine ops/s, namespace ops vs database size, live-cache propagation',
-  async run(ctx): Promise<BenchResult> {
-    const standalone = await reachable(
-      () => new Redis(URL, { lazyConnect: true, retryStrategy: () => null }),
-    );
-    if (!standalone) {
-      return {
-        name: 'redis',
-        title: 'RedisStore',
-        tables: [],
-        checks: [{ name: 'redis reachable', pass: false, detail: `${URL} did not answer` }],
-      };
-    }
-    const { hostname, port } = new globalThis.URL(URL);
-    const node = { host: hostname, port: Number(port || 6379) };
-    const opened: RedisStore[] = [];
-    const open = (options: RedisStoreOptions) => {
-      const store = RedisStore.connect(URL, options);
-      opened.push(store);
-      return store;
-    };
-    const tables: Table[] = [];
+    'RedisStore under the engine: round trips per call (MONITOR), live-cache revocation propagation, namespace ops vs database size',
+  async run(ctx) {
     const checks: Check[] = [];
+    const tables: Table[] = [];
     const notes: string[] = [];
     const data: Record<string, unknown> = {};
-
-    ctx.log('counting round trips ...');
-    const trips = await roundTripTable([node], open, 'standalone');
-    tables.push(trips.table);
-    data.roundTrips = trips.counts;
-    const want = (name: string, expected: number) =>
-      checks.push({
-        name: `round trips: ${name}`,
-        pass: trips.counts[name] === expected,
-        detail: `${trips.counts[name]} (expected ${expected})`,
-      });
-    want('login', 1);
-    want('strict verify', 1);
-    want('refresh', 2);
-    want('revoke namespace', 1);
-    want('strict verify (live cache)', 0);
-    want('refresh after a verify (live cache)', 1);
-
-    tables.push(...(await throughput(ctx, open)));
-
-    ctx.log('namespace operations vs database size ...');
-    const big = await bigDatabase(ctx);
-    tables.push(big.table);
-    checks.push(...big.checks);
-    notes.push(...big.notes);
-    data.namespaceOps = big.data;
-
-    ctx.log('live-cache propagation ...');
-    const iterations = ctx.quick ? 50 : 500;
-    const prop = await propagation(open, iterations);
-    const propRows: (string | number)[][] = [
-      [
-        'standalone: A.delete() called -> B.get() null',
-        ms(prop.p50),
-        ms(prop.p95),
-        ms(prop.p99),
-        ms(prop.max),
-      ],
-      [
-        'standalone: A.delete() resolved -> B.get() null',
-        ms(prop.afterReply.p50),
-        ms(prop.afterReply.p95),
-        ms(prop.afterReply.p99),
-        ms(prop.afterReply.max),
-      ],
-    ];
-    data.propagation = { standalone: prop };
-    checks.push({
-      name: 'live cache converges (standalone)',
-      pass: prop.max < 1000,
-      detail: `max ${ms(prop.max)}`,
-    });
-
-    const cluster = await reachable(
-      () => new Redis({ ...CLUSTER[0]!, lazyConnect: true, retryStrategy: () => null }),
-    );
-    if (cluster) {
-      ctx.log('cluster: round trips and propagation ...');
-      const copen = (options: RedisStoreOptions) => {
-        const store = RedisStore.connectCluster(CLUSTER, options);
-        opened.push(store);
-        return store;
-      };
-      const ctrips = await roundTripTable(CLUSTER, copen, 'cluster, 3 masters, 16 buckets');
-      tables.push(ctrips.table);
-      data.clusterRoundTrips = ctrips.counts;
-      const cprop = await propagation(copen, iterations);
-      propRows.push(
-        [
-          'cluster: A.delete() called -> B.get() null',
-          ms(cprop.p50),
-          ms(cprop.p95),
-          ms(cprop.p99),
-          ms(cprop.max),
-        ],
-        [
-          'cluster: A.delete() resolved -> B.get() null',
-          ms(cprop.afterReply.p50),
-          ms(cprop.afterReply.p95),
-          ms(cprop.afterReply.p99),
-          ms(cprop.afterReply.max),
-        ],
-      );
-      (data.propagation as Record<string, unknown>).cluster = cprop;
-      checks.push({
-        name: 'live cache converges (cluster)',
-        pass: cprop.max < 1000,
-        detail: `max ${ms(cprop.max)}`,
+    const runs = ctx.quick ? 10 : 40;
+    const { opened, failed } = await openStores(VARIANTS, ctx.log);
+    for (const f of failed) checks.push({ name: `${f.name} reachable`, pass: false, detail: f.error });
+    try {
+      // --- round trips ---------------------------------------------------------------------
+      const rows: (string | number)[][] = [];
+      const roundTrips: Record<string, Record<string, PerOperation>> = {};
+      for (const s of opened) {
+        ctx.log(`${s.name}: counting round trips over ${runs} calls of each operation ...`);
+        const counts = await countRoundTrips(s, runs);
+        roundTrips[s.name] = Object.fromEntries(counts);
+        for (const [op, c] of counts)
+          rows.push([s.name, op, fmt(c.perOp), describeKinds(c.kinds), String(c.nodes), String(c.runs)]);
+        const cached = s.redis!.liveCache;
+        const cluster = s.name.startsWith('redis cluster');
+        const expect = (op: string, want: number) => {
+          const got = counts.get(op)!.perOp;
+          checks.push({
+            name: `${s.name}: ${op} = ${want} round trip${want === 1 ? '' : 's'}`,
+            pass: got === want,
+            detail: `${fmt(got)} per call (${describeKinds(counts.get(op)!.kinds)}; counted over ${counts.get(op)!.runs} calls)`,
+          });
+        };
+        expect('login', 1);
+        expect('refresh', 1);
+        expect('strict verify', cached ? 0 : 1);
+        expect('stateless verify', 0);
+        if (!cluster) {
+          expect(`revoke namespace access (${NAMESPACE_SIZE})`, 1);
+          expect(REVOKE_NAMESPACE, 1);
+        }
+      }
+      data.roundTrips = roundTrips;
+      tables.push({
+        title: 'Round trips per engine call (commands naming the store prefix, counted with MONITOR)',
+        columns: ['store', 'call', 'round trips', 'commands per call', 'nodes', 'calls counted'],
+        rows,
       });
       notes.push(
-        'Cluster: namespace operations are one script per bucket (16), sent concurrently: one round trip per node.',
+        'Round trips = client commands naming the store prefix that the server(s) executed (MONITOR), divided by the number of calls; commands run inside scripts and PUBLISHes are not round trips.',
+        'Refresh = HMGET (read the session: the engine decides reuse/grace from its state) + EVALSHA replace (compare-and-swap on the version): two round trips by the Store contract; with the live cache the read is skipped only when the session is cached, which a chained refresh never is (each rotation invalidates it).',
+        'Cluster: namespace operations run one script per bucket (16 buckets), all sent at once, so the 16 commands cost one concurrent round trip per node, not 16 sequential ones.',
+      );
+
+      // --- propagation -------------------------------------------------------------------------
+      const trials = ctx.quick ? 50 : 200;
+      const propRows: (string | number)[][] = [];
+      const propagationData: Record<string, Propagation> = {};
+      for (const s of opened.filter((o) => o.redis!.liveCache)) {
+        ctx.log(`${s.name}: revocation propagation, ${trials} trials ...`);
+        const p = await propagation(s, trials);
+        propagationData[s.name] = p;
+        propRows.push(
+          [
+            s.name,
+            'from A.revokeSession() call',
+            formatMs(p.fromCall.p50),
+            formatMs(p.fromCall.p99),
+            formatMs(p.fromCall.max),
+            `${p.fromCall.n}`,
+          ],
+          [
+            s.name,
+            'after A.revokeSession() resolved',
+            formatMs(p.afterReply.p50),
+            formatMs(p.afterReply.p99),
+            formatMs(p.afterReply.max),
+            `${p.afterReply.n}`,
+          ],
+        );
+        checks.push({
+          name: `${s.name}: B refuses a revoked token within ${PROPAGATION_LIMIT_MS} ms in every trial`,
+          pass: p.late === 0,
+          detail: `${trials - p.late}/${trials} trials; p99 ${formatMs(p.fromCall.p99)} from the revoke call, ${formatMs(p.afterReply.p99)} after it resolved`,
+        });
+      }
+      data.propagation = propagationData;
+      tables.push({
+        title:
+          "Revocation propagation: instance A revokes, until instance B's strict verify refuses (live cache on both)",
+        columns: ['store', 'measured', 'p50', 'p99', 'max', 'trials'],
+        rows: propRows,
+      });
+      notes.push(
+        'Propagation: A and B are two RedisStore instances (own connections and subscriptions) in this process; B polls verifyAccess between event-loop turns. "After resolved" is how long B kept accepting a token after A\'s revoke had returned (0 when B refused first).',
+      );
+    } finally {
+      const leftovers = await disposeStores(opened);
+      for (const [store, left] of leftovers) {
+        checks.push({
+          name: `${store}: clean-up left nothing behind`,
+          pass: left === null,
+          detail: left ?? 'no keys left',
+        });
+      }
+    }
+
+    // --- namespace operations vs database size (private server) ------------------------------
+    if (redisServerInstalled()) {
+      const filler = ctx.quick ? 200_000 : 1_000_000;
+      const reps = ctx.quick ? 20 : 100;
+      ctx.log(`namespace operations with 0 vs ${filler} unrelated keys (private redis-server) ...`);
+      const db = await databaseSize(filler, reps, ctx.log);
+      data.databaseSize = db;
+      const row = (name: string, pick: (r: typeof db.empty) => Percentiles) => [
+        name,
+        `${formatMs(pick(db.empty).p50)} / ${formatMs(pick(db.empty).p99)}`,
+        `${formatMs(pick(db.full).p50)} / ${formatMs(pick(db.full).p99)}`,
+        `${(pick(db.full).p50 / pick(db.empty).p50).toFixed(2)}x`,
+      ];
+      tables.push({
+        title: `Namespace of ${NAMESPACE_SIZE} sessions: p50 / p99 over ${reps} namespaces, empty database vs ${db.size} keys`,
+        columns: ['engine call', 'empty db', `${db.size} keys`, 'p50 ratio'],
+        rows: [
+          row('listSessions', (r) => r.list),
+          row('revokeNamespaceAccess', (r) => r.revokeAccess),
+          row('revokeNamespace', (r) => r.revoke),
+        ],
+      });
+      const ratio = db.full.revoke.p50 / db.empty.revoke.p50;
+      checks.push({
+        name: 'revoke namespace cost does not grow with the database (no SCAN)',
+        pass: ratio < 3,
+        detail: `p50 ${formatMs(db.full.revoke.p50)} with ${db.size} keys vs ${formatMs(db.empty.revoke.p50)} empty (${ratio.toFixed(2)}x, must be < 3x)`,
+      });
+      notes.push(
+        `Database-size test on a private redis-server (filler loaded with ${db.method}), stopped afterwards.`,
       );
     } else {
-      notes.push(
-        `Redis Cluster at ${CLUSTER.map((n) => `${n.host}:${n.port}`).join(',')} unreachable: cluster rows skipped.`,
-      );
+      notes.push('redis-server not on PATH: the database-size test was skipped.');
+      checks.push({
+        name: 'redis-server available for the database-size test',
+        pass: false,
+        detail: 'not on PATH',
+      });
     }
-    tables.push({
-      title: `Live-cache propagation, revoke on instance A until instance B's get returns null (${iterations} runs, same process, loopback)`,
-      columns: ['path', 'p50', 'p95', 'p99', 'max'],
-      rows: propRows,
-    });
 
-    for (const store of opened) await store.close();
-    notes.push(
-      'Refresh is two store round trips by the Store contract (read, then compare-and-swap); with the live cache the read is usually served in process.',
-      'Sequential ops/s are bounded by loopback round-trip latency; the "in flight" rows show throughput with concurrency.',
-    );
     return {
       name: 'redis',
-      title: 'RedisStore benchmark',
-      description: `Redis at ${URL}: round trips, engine ops/s, namespace operations vs database size, live-cache propagation.`,
+      title: 'RedisStore under the session engine',
+      description:
+        'Round trips counted on the servers, revocation propagation between two live-cache instances, and namespace operations against database size.',
       tables,
       checks,
       notes,

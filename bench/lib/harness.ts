@@ -13,7 +13,11 @@
  * on a busy machine (frequency scaling, other processes, GC) hits every case alike and ratios
  * between cases measured in the same call are meaningful. Reported: the median ops/s over rounds,
  * min/max, and the spread ((max - min) / median); `pairedRatio()` compares two cases round by round.
+ * `compareTimed()` does the same for slow or destructive operations (untimed set-up per round, time
+ * per call, optionally on the process CPU clock). `environment()` records the machine and the run
+ * (CPU, cores, RAM, Node, load before/after, date, commit, quick/full) with every result.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import { dirname, join } from 'node:path';
@@ -153,8 +157,7 @@ async function warmUp(r: Runner, ms: number): Promise<void> {
 
 function summarise(r: Runner): Measurement {
   const sorted = [...r.perRound].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  const median = medianOf(sorted);
   const min = sorted[0]!;
   const max = sorted.at(-1)!;
   return {
@@ -190,6 +193,128 @@ export async function compare(
   const out: Record<string, Measurement> = {};
   for (const r of runners) out[r.label] = summarise(r);
   return out;
+}
+
+/** An operation timed per call (slow or destructive operations: namespace revokes, bulk work). */
+export interface TimedCase {
+  label: string;
+  /** The operation; `i` counts calls within a round (0..batch-1), e.g. to pick a prepared target. */
+  op: (i: number) => unknown;
+  /**
+   * Untimed set-up before each round for `batch` calls (e.g. create `batch` namespaces for a
+   * destructive op to consume). Runs before calibration too.
+   */
+  prepare?: (batch: number) => unknown;
+}
+
+export interface TimingOptions {
+  /** Timed rounds per case (default 7; 3 in quick mode via `ctx.options.rounds`). */
+  rounds?: number;
+  /** A round repeats the op until it lasts at least this long (ms, default 20), up to `maxBatch` calls. */
+  minRoundMs?: number;
+  /** Upper bound on calls per round (default 1000). */
+  maxBatch?: number;
+  /**
+   * `wall` (default): elapsed time. `cpu`: this process's CPU time (user + system, all threads), for
+   * work that stays in the process: unaffected by other processes competing for a shared machine.
+   */
+  clock?: 'wall' | 'cpu';
+}
+
+/** A `Measurement` of a timed case (ops/s per round, so `pairedRatio()` works) plus times per call. */
+export interface TimedMeasurement extends Measurement {
+  /** Median over rounds of the mean time per call, ms. */
+  msPerOp: number;
+  minMs: number;
+  maxMs: number;
+  /** Calls per round. */
+  batch: number;
+}
+
+/**
+ * Times operations that are too slow or too destructive for `compare()`: each round runs `prepare`
+ * (untimed), then `batch` sequential awaited calls; the batch is calibrated once so a round lasts
+ * about `minRoundMs`. Cases are interleaved round by round (rotating the order) like `compare()`.
+ */
+export async function compareTimed(
+  cases: TimedCase[],
+  options: TimingOptions = {},
+): Promise<Record<string, TimedMeasurement>> {
+  const rounds = options.rounds ?? 7;
+  const minRoundMs = options.minRoundMs ?? 20;
+  const maxBatch = options.maxBatch ?? 1000;
+  const state = cases.map((c) => ({ c, batch: 1, perRoundMs: [] as number[] }));
+  const cpu = options.clock === 'cpu';
+  const runRound = async (s: (typeof state)[number]): Promise<number> => {
+    await s.c.prepare?.(s.batch);
+    const wallStart = performance.now();
+    const cpuStart = cpu ? process.cpuUsage() : undefined;
+    for (let i = 0; i < s.batch; i++) sink = await s.c.op(i);
+    if (cpuStart === undefined) return (performance.now() - wallStart) / s.batch;
+    const used = process.cpuUsage(cpuStart);
+    return (used.user + used.system) / 1000 / s.batch;
+  };
+  for (const s of state) {
+    // Warm up and size the batch from the FASTEST of three estimates: one estimate inflated by a
+    // stall (GC, a busy machine) would leave a case with rounds of a single call, which then measure
+    // scheduler noise rather than the operation.
+    let fastest = Number.POSITIVE_INFINITY;
+    for (let pass = 0; pass < 3; pass++) {
+      fastest = Math.min(fastest, await runRound(s));
+      s.batch = Math.min(maxBatch, Math.max(1, Math.ceil(minRoundMs / Math.max(fastest, 1e-3))));
+    }
+  }
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < state.length; i++) {
+      const s = state[(i + round) % state.length]!;
+      s.perRoundMs.push(await runRound(s));
+    }
+  }
+  const out: Record<string, TimedMeasurement> = {};
+  for (const s of state) {
+    const perRound = s.perRoundMs.map((ms) => 1000 / ms);
+    const m = summarise({ label: s.c.label, batch: s.batch, perRound, ops: s.batch * rounds, run: noRun });
+    const sortedMs = [...s.perRoundMs].sort((a, b) => a - b);
+    out[s.c.label] = {
+      ...m,
+      msPerOp: medianOf(sortedMs),
+      minMs: sortedMs[0]!,
+      maxMs: sortedMs.at(-1)!,
+      batch: s.batch,
+    };
+  }
+  return out;
+}
+
+/** Times one operation (see `compareTimed`). */
+export async function timeOp(c: TimedCase, options: TimingOptions = {}): Promise<TimedMeasurement> {
+  return (await compareTimed([c], options))[c.label]!;
+}
+
+const noRun = async (): Promise<[number, number]> => [0, 0];
+
+function medianOf(sorted: number[]): number {
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** 0.01234 -> "12.3 µs", 1.5 -> "1.50 ms", 1234 -> "1.23 s". */
+export function formatMs(ms: number): string {
+  if (ms < 1) return `${(ms * 1000).toFixed(ms < 0.01 ? 2 : ms < 0.1 ? 1 : 0)} µs`;
+  if (ms < 1000) return `${ms.toFixed(ms < 10 ? 2 : ms < 100 ? 1 : 0)} ms`;
+  return `${(ms / 1000).toFixed(2)} s`;
+}
+
+/** 1536 -> "1.5 KiB", 3.2e9 -> "2.98 GiB". */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB'];
+  let value = bytes;
+  let unit = 0;
+  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(unit === 0 || Math.abs(value) >= 100 ? 0 : 1)} ${units[unit]}`;
 }
 
 /** Measures one case. */
@@ -243,12 +368,44 @@ export interface Environment {
   platform: string;
   cpu: string;
   cores: number;
+  /** 1/5/15-minute load averages when the benchmark ended. */
   loadavg: number[];
   quick: boolean;
+  /** Load averages when the benchmark started (the runner records it). */
+  loadavgStart?: number[];
+  totalMemGiB?: number;
+  /** Commit of the measured tree, `-dirty` when it had uncommitted changes; absent outside git. */
+  commit?: string;
+  /** Wall time of the benchmark, seconds. */
+  durationSec?: number;
 }
 
-export function environment(quick: boolean): Environment {
+/** 1/5/15-minute load averages, rounded to 2 decimals. */
+export function loadAverages(): number[] {
+  return os.loadavg().map((x) => Math.round(x * 100) / 100);
+}
+
+let commitCache: string | null | undefined;
+function gitCommit(): string | null {
+  if (commitCache !== undefined) return commitCache;
+  const cwd = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd, encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+      cwd,
+      encoding: 'utf8',
+    }).trim();
+    commitCache = dirty ? `${head}-dirty` : head;
+  } catch {
+    commitCache = null;
+  }
+  return commitCache;
+}
+
+/** The machine and run conditions, recorded with every result. `extra` adds runner-known fields. */
+export function environment(quick: boolean, extra: Partial<Environment> = {}): Environment {
   const cpus = os.cpus();
+  const commit = gitCommit();
   return {
     date: new Date().toISOString(),
     node: process.version,
@@ -256,16 +413,35 @@ export function environment(quick: boolean): Environment {
     platform: `${os.platform()} ${os.release()} ${os.arch()}`,
     cpu: cpus[0]?.model ?? 'unknown',
     cores: cpus.length,
-    loadavg: os.loadavg().map((x) => Math.round(x * 100) / 100),
+    loadavg: loadAverages(),
     quick,
+    totalMemGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    ...(commit !== null && { commit }),
+    ...extra,
   };
+}
+
+/** One line describing the machine and the run (used by the result files and the report). */
+export function describeEnvironment(env: Environment): string {
+  const load = env.loadavgStart
+    ? `load ${env.loadavgStart.join(' ')} → ${env.loadavg.join(' ')}`
+    : `load ${env.loadavg.join(' ')}`;
+  return [
+    `Node ${env.node} (V8 ${env.v8})`,
+    env.platform,
+    `${env.cpu} × ${env.cores}${env.totalMemGiB ? `, ${env.totalMemGiB} GiB RAM` : ''}`,
+    load,
+    env.date,
+    ...(env.commit ? [`commit ${env.commit}`] : []),
+    ...(env.durationSec !== undefined ? [`${env.durationSec.toFixed(0)} s`] : []),
+  ].join(', ');
 }
 
 export function renderResult(result: BenchResult, env: Environment): string {
   const parts = [`# ${result.title}`, ''];
   if (result.description) parts.push(result.description, '');
   parts.push(
-    `Node ${env.node} (V8 ${env.v8}), ${env.platform}, ${env.cpu} × ${env.cores}, load ${env.loadavg.join(' ')}, ${env.date}${env.quick ? ' — QUICK MODE (short rounds; numbers are rough)' : ''}`,
+    `${describeEnvironment(env)}${env.quick ? ' — QUICK MODE (short rounds; numbers are rough)' : ' — full run'}`,
     '',
   );
   for (const t of result.tables) parts.push(renderTable(t), '');

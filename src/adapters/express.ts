@@ -15,6 +15,7 @@ import type { IncomingMessage } from 'node:http';
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import { checkAuthorizeOptions } from '../http/authorize.js';
 import { readNodeStream } from '../http/body.js';
+import { isAnsweredError } from '../http/errors.js';
 import type { HttpOptions } from '../http/options.js';
 import { createSessionRoutes, type SessionRoutes, type SessionRoutesOptions } from '../http/routes.js';
 import { type SessionHttp, toSessionHttp } from '../http/session-http.js';
@@ -119,12 +120,8 @@ export function createExpressRoutes(routes: SessionRoutes): RequestHandler {
  */
 export function createExpressErrorHandler(http: SessionHttp): ErrorRequestHandler {
   return (error: unknown, req: Request, res: Response, next: NextFunction) => {
-    if (res.headersSent || !(error instanceof Error) || !('code' in error) || !('status' in error)) {
-      return next(error);
-    }
-    const response = http.errorResponse(error, expressHttpRequest(req));
-    if (response.status === 500) return next(error);
-    sendNodeResponse(res, response);
+    if (res.headersSent || !isAnsweredError(error)) return next(error);
+    sendNodeResponse(res, http.errorResponse(error, expressHttpRequest(req)));
   };
 }
 

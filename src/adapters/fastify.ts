@@ -3,8 +3,10 @@
  *
  * - `jwtSessions` — a plugin (fastify-plugin, so its decorators reach the parent): decorates
  *   `fastify.sessions` (the engine), `fastify.sessionHttp` (the HTTP layer) and the hook factories
- *   `fastify.requireAccess()`, `fastify.requireRefresh()`, `fastify.requireRefreshByAccess()`;
- *   `request.jwtSession` is set by those hooks (typed by declaration merging below).
+ *   `fastify.requireAccess()`, `fastify.requireRefresh()`, `fastify.requireRefreshByAccess()`, and
+ *   `fastify.sessionErrorHandler` (for `setErrorHandler`: the library's typed errors thrown by
+ *   your handlers become the JSON error shape); `request.jwtSession` is set by those hooks (typed
+ *   by declaration merging below).
  * - `jwtSessionRoutes` — the ready-made routes as an encapsulated plugin: register it with a
  *   `prefix` (e.g. `/auth`). It parses its own bodies (16 KiB JSON only) without touching the
  *   content-type parsers of the rest of the application.
@@ -21,6 +23,7 @@ import { ConfigurationError, JwtSessionsError, RequestError } from '../errors.js
 import { checkAuthorizeOptions } from '../http/authorize.js';
 import { readNodeStream } from '../http/body.js';
 import { mergeHeaderList } from '../http/cors.js';
+import { isAnsweredError } from '../http/errors.js';
 import type { HttpOptions } from '../http/options.js';
 import { createSessionRoutes, type SessionRoutesOptions } from '../http/routes.js';
 import { type SessionHttp, toSessionHttp } from '../http/session-http.js';
@@ -38,6 +41,12 @@ import { nodeHeaderReader } from './node.js';
 /** An `onRequest` / `preHandler` hook that authorizes the request or answers with the error. */
 export type JwtSessionHook = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 
+export type JwtSessionErrorHandler = (
+  error: unknown,
+  request: FastifyRequest,
+  reply: FastifyReply,
+) => unknown;
+
 declare module 'fastify' {
   interface FastifyInstance {
     /** The session engine (login, refresh, revoke, list…). */
@@ -50,6 +59,8 @@ declare module 'fastify' {
     requireRefresh(options?: Pick<AuthorizeOptions, 'transport'>): JwtSessionHook;
     /** jwt_sessions `authorize_refresh_by_access_request!`. */
     requireRefreshByAccess(options?: Pick<AuthorizeOptions, 'transport' | 'claims'>): JwtSessionHook;
+    /** For `setErrorHandler`: answers the library's typed errors, passes anything else on. */
+    sessionErrorHandler: JwtSessionErrorHandler;
   }
   interface FastifyRequest {
     /** Set by the jwt-sessions hooks; null on routes without one. */
@@ -138,6 +149,18 @@ export function createFastifyHook(http: SessionHttp, options: AuthorizeOptions =
   };
 }
 
+/**
+ * An error handler (`app.setErrorHandler(...)`) answering the library's typed errors thrown by
+ * your handlers (e.g. `sessions.refreshByAccess`) with the JSON error shape. Anything else is
+ * rethrown, which hands it to the parent (ultimately Fastify's default) error handler.
+ */
+export function createFastifyErrorHandler(http: SessionHttp): JwtSessionErrorHandler {
+  return function jwtSessionErrorHandler(error, request, reply) {
+    if (!isAnsweredError(error)) throw error;
+    return sendFastifyResponse(reply, http.errorResponse(error, fastifyHttpRequest(request)));
+  };
+}
+
 async function jwtSessionsPlugin(fastify: FastifyInstance, options: JwtSessionsPluginOptions): Promise<void> {
   if (options === undefined || options.sessions === undefined) {
     throw new ConfigurationError('jwtSessions needs { sessions }');
@@ -156,6 +179,7 @@ async function jwtSessionsPlugin(fastify: FastifyInstance, options: JwtSessionsP
   fastify.decorate('requireRefreshByAccess', (opts: Pick<AuthorizeOptions, 'transport' | 'claims'> = {}) =>
     createFastifyHook(http, { ...opts, kind: 'refresh_by_access' }),
   );
+  fastify.decorate('sessionErrorHandler', createFastifyErrorHandler(http));
 }
 
 /** The plugin: decorators and hook factories, visible to the registering context. */

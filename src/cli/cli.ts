@@ -21,7 +21,8 @@ Commands:
   migrate                                      create/upgrade the schema of a SQL store
 
 Stores come from STORE_URL or --store: redis://host:port, redis-cluster://h:p,h:p,
-postgres://..., mysql://..., sqlite:path.
+postgres://..., mysql://..., sqlite:path; add ?prefix=NAME for a Redis key prefix
+or SQL table prefix other than the default (jwts: / jwt_).
 
 Options:
   -h, --help     help (also: jwt-sessions <command> --help)

@@ -11,7 +11,8 @@ Creates or upgrades the session tables of a SQL store (idempotent: running it ag
 changes nothing). Redis and memory stores need no migration.
 
 Options:
-  --store URL   postgres://..., mysql://..., sqlite:path (default: $STORE_URL)
+  --store URL   postgres://..., mysql://..., sqlite:path (default: $STORE_URL);
+                ?prefix=NAME sets the table prefix (default jwt_)
   --json        print JSON
   -h, --help    show this help
 

@@ -35,10 +35,12 @@ function plural(n: number, unit: string): string {
 export function humanDuration(seconds: number): string {
   const s = Math.abs(Math.round(seconds));
   if (s < 60) return `${s} s`;
-  if (s < 3600) return `${Math.round(s / 60)} min`;
+  // Rounded to whole minutes first, so 59 min 51 s reads "1 h", not "60 min".
+  const minutes = Math.round(s / 60);
+  if (minutes < 60) return `${minutes} min`;
   if (s < 86_400) {
-    const h = Math.floor(s / 3600);
-    const m = Math.round((s % 3600) / 60);
+    const h = Math.floor(minutes / 60);
+    const m = minutes % 60;
     return m === 0 || h >= 10 ? `${h} h` : `${h} h ${m} min`;
   }
   return plural(Math.round(s / 86_400), 'day');

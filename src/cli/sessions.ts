@@ -22,6 +22,7 @@ export const SESSIONS_HELP = `Usage: jwt-sessions sessions <list | revoke> [opti
 Options:
   --store URL   the store (default: $STORE_URL): redis://..., redis-cluster://h:p,h:p,
                 postgres://..., mysql://..., sqlite:path
+                (?prefix=NAME: the key / table prefix the server uses)
   --json        print JSON
   -h, --help    show this help
 

@@ -13,6 +13,14 @@ export const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' } as c
 
 const CLIENT_STATUSES = new Set([400, 401, 403, 404, 413, 415, 503]);
 
+/**
+ * A library error answered with its own status and `{error, code}` body; anything else (a
+ * configuration error, a bug, a dependency's error) is answered 500 with a generic body.
+ */
+export function isAnsweredError(error: unknown): error is JwtSessionsError {
+  return error instanceof JwtSessionsError && CLIENT_STATUSES.has(error.status);
+}
+
 /** A JSON response with `Cache-Control: no-store`. */
 export function jsonResponse(
   status: number,
@@ -33,7 +41,7 @@ function wwwAuthenticate(error: JwtSessionsError, realm: string | undefined): st
 
 /** Maps any thrown value to a response. Unexpected errors go to `config.onError`. */
 export function errorResponse(error: unknown, config: HttpConfig, request?: HttpRequest): HttpResponse {
-  if (error instanceof JwtSessionsError && CLIENT_STATUSES.has(error.status)) {
+  if (isAnsweredError(error)) {
     const headers: Record<string, string> = {};
     if (error.status === 401) headers['www-authenticate'] = wwwAuthenticate(error, config.realm);
     if (error.status === 503) headers['retry-after'] = '1';

@@ -37,7 +37,7 @@ export {
   mergeHeaderList,
 } from './cors.js';
 export { csrfForCookieRequest, isUnsafeMethod, needsCsrf } from './csrf.js';
-export { errorResponse, jsonResponse, NO_STORE } from './errors.js';
+export { errorResponse, isAnsweredError, jsonResponse, NO_STORE } from './errors.js';
 export { type FoundToken, findAccessToken, findRefreshToken, readTokenCookie } from './extract.js';
 export {
   type CookieConfig,

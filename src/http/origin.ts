@@ -73,9 +73,10 @@ export function resolveOriginCheck(options: OriginCheckOptions | boolean | undef
  * - an allowlisted `Origin` passes;
  * - `Sec-Fetch-Site: same-origin` or `none` (typed in by the user) passes; `same-site` passes only
  *   when allowed; `cross-site` is refused;
- * - without Fetch Metadata (older browsers, non-browser clients): an `Origin` that is `null`, or
- *   not allowlisted when an allowlist is configured, is refused; no `Origin` at all passes (the
- *   CSRF token is still required).
+ * - without Fetch Metadata (older browsers, non-browser clients): an `Origin` naming the request's
+ *   own `Host` passes; any other `Origin` (`null` included) is refused; no `Origin` at all passes
+ *   (the CSRF token is still required). A proxy that rewrites `Host` must pass the public one on
+ *   for old browsers' same-origin requests to pass (modern browsers send Fetch Metadata).
  */
 export function checkOrigin(request: HttpRequest, check: OriginCheck): void {
   const origin = request.header('origin');
@@ -86,7 +87,16 @@ export function checkOrigin(request: HttpRequest, check: OriginCheck): void {
     if (site === 'same-site' && check.allowSameSite) return;
     throw new ForbiddenError('origin_refused', 'cross-site request refused');
   }
-  if (origin === 'null' || (origin !== undefined && check.allowed !== null)) {
+  if (origin !== undefined && !isOwnOrigin(origin, request.header('host'))) {
     throw new ForbiddenError('origin_refused', 'request origin is not allowed');
   }
+}
+
+/** Whether an `Origin` (`scheme://host[:port]`) names the host the request was sent to. */
+function isOwnOrigin(origin: string, host: string | undefined): boolean {
+  if (host === undefined) return false;
+  const separator = origin.indexOf('://');
+  if (separator === -1) return false;
+  const authority = origin.slice(separator + 3).toLowerCase();
+  return authority.length > 0 && authority === host.trim().toLowerCase();
 }

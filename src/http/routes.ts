@@ -13,12 +13,13 @@
  */
 import {
   ConfigurationError,
+  InvalidPayloadError,
   RequestError,
   SessionError,
   TokenFormatError,
   UnauthorizedError,
 } from '../errors.js';
-import type { Payload, SessionInfo } from '../session/types.js';
+import type { Payload, SessionInfo, TokenPair } from '../session/types.js';
 import { authorizeRefresh } from './authorize.js';
 import { isTokenChars, parseTokenHeader } from './bearer.js';
 import { readJsonBody } from './body.js';
@@ -167,15 +168,27 @@ export function createSessionRoutes(http: SessionHttp, options: SessionRoutesOpt
     }
     if (typeof result !== 'object')
       throw new ConfigurationError('authenticate must resolve an object or null');
-    const pair = await sessions.login({
-      ...(result.payload !== undefined && { payload: result.payload }),
-      ...(result.refreshPayload !== undefined && { refreshPayload: result.refreshPayload }),
-      ...(result.namespace !== undefined && { namespace: result.namespace }),
-      ...(result.accessTtl !== undefined && { accessTtl: result.accessTtl }),
-      ...(result.refreshTtl !== undefined && { refreshTtl: result.refreshTtl }),
-      ...(options.refreshByAccess && { refreshByAccess: true }),
-      device: device(request),
-    });
+    let pair: TokenPair;
+    try {
+      pair = await sessions.login({
+        ...(result.payload !== undefined && { payload: result.payload }),
+        ...(result.refreshPayload !== undefined && { refreshPayload: result.refreshPayload }),
+        ...(result.namespace !== undefined && { namespace: result.namespace }),
+        ...(result.accessTtl !== undefined && { accessTtl: result.accessTtl }),
+        ...(result.refreshTtl !== undefined && { refreshTtl: result.refreshTtl }),
+        ...(options.refreshByAccess && { refreshByAccess: true }),
+        device: device(request),
+      });
+    } catch (error) {
+      // What authenticate returned is the application's doing, not the client's: a 500 it gets
+      // reported (onError), never a 400 telling the client about the app's claims.
+      if (error instanceof InvalidPayloadError) {
+        throw new ConfigurationError(`authenticate returned an invalid session: ${error.message}`, {
+          cause: error,
+        });
+      }
+      throw error;
+    }
     return http.tokenResponse(pair, transport);
   };
 

@@ -145,6 +145,11 @@ export function configFromEnv(env: Env = process.env): ServerConfig {
     cookieSecure: secureRaw === 'true' || secureRaw === '1',
     logLevel: logRaw,
   };
+  if (config.accessTtl > config.refreshTtl) {
+    throw new ServerConfigError(
+      `ACCESS_TTL (${config.accessTtl}) must not exceed REFRESH_TTL (${config.refreshTtl}): an access token would outlive its session`,
+    );
+  }
   const idle = integer(env, 'IDLE_TIMEOUT', undefined, 1, MAX_SECONDS);
   const absolute = integer(env, 'ABSOLUTE_TIMEOUT', undefined, 1, MAX_SECONDS);
   if (idle !== undefined) config.idleTimeout = idle;

@@ -147,6 +147,13 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     );
   });
 
+  // While shutting down, every response ends its connection: a keep-alive client must not hold the
+  // server open after its in-flight request is answered.
+  let shuttingDown = false;
+  app.addHook('onSend', async (_request, reply) => {
+    if (shuttingDown) reply.header('connection', 'close');
+  });
+
   app.setErrorHandler((error, request, reply) => {
     const mapped = mapFrameworkError(error as { statusCode?: number; code?: string });
     if (mapped) return reply.code(mapped.status).header('cache-control', 'no-store').send(mapped.body);
@@ -210,9 +217,10 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
   });
 
   app.addHook('onClose', async () => {
-    await sessions
-      .close()
-      .catch((error: unknown) => app.log.warn({ err: error }, 'closing the store failed'));
+    await sessions.close().then(
+      () => app.log.info(`store ${describeStoreUrl(config.store)} closed`),
+      (error: unknown) => app.log.warn({ err: error }, 'closing the store failed'),
+    );
   });
 
   try {
@@ -241,6 +249,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     sessions,
     config,
     close() {
+      shuttingDown = true;
       closing ??= app.close();
       return closing;
     },

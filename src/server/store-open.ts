@@ -51,8 +51,10 @@ async function load<T>(kind: Exclude<StoreSpec['kind'], 'memory'>, importer: () 
 /** Opens (and for SQL, by default, migrates) a store. Closes it again if migrating fails. */
 export async function openStore(spec: StoreSpec, options: OpenStoreOptions = {}): Promise<OpenedStore> {
   const onError = options.onError ?? (() => {});
+  const prefix = spec.kind !== 'memory' && spec.prefix !== undefined ? { prefix: spec.prefix } : {};
   const sqlOptions = {
     onError,
+    ...(spec.kind !== 'memory' && spec.prefix !== undefined && { tablePrefix: spec.prefix }),
     ...(options.pruneIntervalMs !== undefined && { pruneIntervalMs: options.pruneIntervalMs }),
   };
   let opened: OpenedStore;
@@ -63,7 +65,7 @@ export async function openStore(spec: StoreSpec, options: OpenStoreOptions = {})
     }
     case 'redis': {
       const { RedisStore } = await load(spec.kind, () => import('../stores/redis/index.js'));
-      const store = RedisStore.connect(spec.url);
+      const store = RedisStore.connect(spec.url, prefix);
       store.client.on('error', onError);
       return { store, close: () => store.close() };
     }
@@ -73,7 +75,10 @@ export async function openStore(spec: StoreSpec, options: OpenStoreOptions = {})
         ...(spec.username !== undefined && { username: spec.username }),
         ...(spec.password !== undefined && { password: spec.password }),
       };
-      const store = RedisStore.connectCluster(spec.nodes, { clusterOptions: { redisOptions: auth } });
+      const store = RedisStore.connectCluster(spec.nodes, {
+        ...prefix,
+        clusterOptions: { redisOptions: auth },
+      });
       store.client.on('error', onError);
       return { store, close: () => store.close() };
     }

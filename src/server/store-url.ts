@@ -8,17 +8,53 @@
  *   mysql://… / mariadb://…             MySqlStore (mysql2)
  *   sqlite:path | sqlite::memory:       SqliteStore (better-sqlite3)
  *
+ * Any of them but memory takes `?prefix=…`: the Redis key prefix (default `jwts:`) or the SQL table
+ * prefix (default `jwt_`), so that several apps — or test runs — share one database without meeting.
+ * It is taken out of the URL before the driver sees it.
+ *
  * Parsing is pure; opening (store-open.ts) imports the driver dynamically, so the memory store
  * needs none of them installed.
  */
 
+/** `prefix`: the Redis key prefix or SQL table prefix from `?prefix=`; unset = the store's default. */
 export type StoreSpec =
   | { kind: 'memory' }
-  | { kind: 'redis'; url: string }
-  | { kind: 'redis-cluster'; nodes: { host: string; port: number }[]; username?: string; password?: string }
-  | { kind: 'postgres'; url: string }
-  | { kind: 'mysql'; url: string }
-  | { kind: 'sqlite'; path: string };
+  | { kind: 'redis'; url: string; prefix?: string }
+  | {
+      kind: 'redis-cluster';
+      nodes: { host: string; port: number }[];
+      username?: string;
+      password?: string;
+      prefix?: string;
+    }
+  | { kind: 'postgres'; url: string; prefix?: string }
+  | { kind: 'mysql'; url: string; prefix?: string }
+  | { kind: 'sqlite'; path: string; prefix?: string };
+
+const SQL_PREFIX = /^[A-Za-z_][A-Za-z0-9_]{0,39}$/;
+
+/** Takes `prefix=` out of the URL's query string (other parameters stay for the driver). */
+function takePrefix(text: string): { rest: string; prefix?: string } {
+  const q = text.indexOf('?');
+  if (q === -1) return { rest: text };
+  const params = new URLSearchParams(text.slice(q + 1));
+  const prefix = params.get('prefix');
+  if (prefix === null) return { rest: text };
+  params.delete('prefix');
+  const query = params.toString();
+  return { rest: `${text.slice(0, q)}${query === '' ? '' : `?${query}`}`, prefix };
+}
+
+function checkPrefix(kind: StoreSpec['kind'], prefix: string): string {
+  if (kind === 'redis' || kind === 'redis-cluster') {
+    if (prefix === '' || prefix.length > 200 || /[{}]/.test(prefix)) {
+      throw new Error('prefix for Redis must be 1-200 characters without braces');
+    }
+  } else if (!SQL_PREFIX.test(prefix)) {
+    throw new Error('prefix for SQL tables must be 1-40 letters, digits or _, not starting with a digit');
+  }
+  return prefix;
+}
 
 const FORMS =
   'memory, redis://host:port, redis-cluster://host:port,host:port, postgres://..., mysql://..., or sqlite:path';
@@ -46,9 +82,17 @@ function checkUrl(raw: string, what: string): string {
 
 /** Parses a STORE_URL; throws an Error with a one-line message when it is not one of the forms. */
 export function parseStoreUrl(raw: string): StoreSpec {
-  const text = raw.trim();
-  if (text === '' || text === 'memory' || text === 'memory:' || text === 'memory://')
+  const trimmed = raw.trim();
+  if (trimmed === '' || trimmed === 'memory' || trimmed === 'memory:' || trimmed === 'memory://')
     return { kind: 'memory' };
+  const { rest, prefix } = takePrefix(trimmed);
+  const spec = parseWithoutPrefix(rest);
+  if (prefix === undefined) return spec;
+  if (spec.kind === 'memory') throw new Error('the memory store takes no prefix');
+  return { ...spec, prefix: checkPrefix(spec.kind, prefix) };
+}
+
+function parseWithoutPrefix(text: string): StoreSpec {
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(text)?.[1]?.toLowerCase();
   switch (scheme) {
     case 'redis':
@@ -110,6 +154,12 @@ export function redact(raw: string): string {
 
 /** A printable description of a store spec, without secrets. */
 export function describeStoreUrl(spec: StoreSpec): string {
+  const base = describeWithoutPrefix(spec);
+  if (spec.kind === 'memory' || spec.prefix === undefined) return base;
+  return `${base}${base.includes('?') ? '&' : '?'}prefix=${encodeURIComponent(spec.prefix)}`;
+}
+
+function describeWithoutPrefix(spec: StoreSpec): string {
   switch (spec.kind) {
     case 'memory':
       return 'memory';

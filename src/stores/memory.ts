@@ -36,25 +36,47 @@ class ExpiryHeap {
     const top = items[0];
     const last = items.pop();
     if (top === undefined || last === undefined || items.length === 0) return top;
-    let i = 0;
+    this.#siftDown(0, last);
+    return top;
+  }
+
+  /** Replaces the contents with `entries` in O(n) (bottom-up heapify). */
+  rebuild(entries: ExpiryEntry[]): void {
+    const items = this.#items;
+    items.length = 0;
+    for (const entry of entries) items.push(entry);
+    for (let i = (items.length >> 1) - 1; i >= 0; i--) this.#siftDown(i, items[i]!);
+  }
+
+  /** Places `entry` at `start` or below it, moving smaller children up. */
+  #siftDown(start: number, entry: ExpiryEntry): void {
+    const items = this.#items;
     const n = items.length;
+    let i = start;
     for (;;) {
       const left = 2 * i + 1;
       if (left >= n) break;
       const right = left + 1;
       const child = right < n && items[right]!.at < items[left]!.at ? right : left;
-      if (items[child]!.at >= last.at) break;
+      if (items[child]!.at >= entry.at) break;
       items[i] = items[child]!;
       i = child;
     }
-    items[i] = last;
-    return top;
+    items[i] = entry;
   }
 
   clear(): void {
     this.#items.length = 0;
   }
 }
+
+/**
+ * Stale heap entries (of deleted or rescheduled sessions) tolerated beyond the live ones before the
+ * heap is rebuilt from the scheduled deadlines. A rebuild costs O(live + creates since the last one)
+ * and comes after at least (live + slack) / 2 deletes or reschedules, so it is amortised O(1); the
+ * heap never exceeds 2 x sessions + this slack.
+ */
+const HEAP_SLACK = 64;
 
 export interface MemoryStoreOptions {
   /** Upper bound on expired records reclaimed per operation (amortises the sweep). Default 64. */
@@ -83,6 +105,11 @@ export class MemoryStore implements Store {
   /** Live sessions held (expired ones may linger until swept); for tests and metrics. */
   get size(): number {
     return this.#sessions.size;
+  }
+
+  /** Entries in the expiry heap, stale ones included (diagnostic: at most 2 x size + a constant). */
+  get heapEntries(): number {
+    return this.#heap.size;
   }
 
   create(session: StoredSession): Promise<void> {
@@ -222,6 +249,7 @@ export class MemoryStore implements Store {
     if (scheduled !== undefined && scheduled <= expiresAt) return;
     this.#scheduled.set(id, expiresAt);
     this.#heap.push({ at: expiresAt, id });
+    this.#compactIfStale();
   }
 
   #remove(id: string): void {
@@ -234,6 +262,19 @@ export class MemoryStore implements Store {
       ids?.delete(id);
       if (ids !== undefined && ids.size === 0) this.#namespaces.delete(session.namespace);
     }
+    this.#compactIfStale();
+  }
+
+  /**
+   * Deleted sessions and shortened deadlines leave stale heap entries behind until their old
+   * deadline: when they outnumber the scheduled ones, rebuild the heap from `#scheduled` (exactly
+   * one entry per session) so memory follows the live sessions, not the recent churn.
+   */
+  #compactIfStale(): void {
+    if (this.#heap.size <= 2 * this.#scheduled.size + HEAP_SLACK) return;
+    const entries: ExpiryEntry[] = [];
+    for (const [id, at] of this.#scheduled) entries.push({ at, id });
+    this.#heap.rebuild(entries);
   }
 
   /** Reclaims up to `sweepBatch` sessions whose deadline has passed. */

@@ -22,7 +22,7 @@
 import { Buffer } from 'node:buffer';
 import { ConfigurationError, InvalidPayloadError, TokenFormatError } from '../errors.js';
 import { isAlgorithm } from './algorithms.js';
-import { hasCanonicalTail, isCanonicalBase64url } from './base64url.js';
+import { decodeBase64url, hasCanonicalTail, isCanonicalBase64url } from './base64url.js';
 import { type ClaimRules, checkClaims, checkExpected } from './claims.js';
 import { MAX_JSON_DEPTH, parseJsonObjectBytes, parseJsonObjectFromBase64url } from './json.js';
 import {
@@ -35,6 +35,7 @@ import {
   type PreparedKey,
   type TokenType,
 } from './keys.js';
+import { assertCompactSignature } from './signature.js';
 
 export interface JwtCodecOptions {
   keys: KeyRing | KeyRingOptions;
@@ -117,6 +118,8 @@ export class JwtCodec {
   readonly #rules: ClaimRules;
   readonly #leeway: number;
   readonly #maxTokenBytes: number;
+  /** `,"iss":…,"aud":…}`: the configured claims as JSON text that closes a claims object ('' if none). */
+  readonly #configuredClaims: string;
 
   constructor(options: JwtCodecOptions) {
     if (typeof options !== 'object' || options === null) {
@@ -135,6 +138,11 @@ export class JwtCodec {
       throw new ConfigurationError('maxTokenBytes must be an integer between 256 and 1048576');
     }
     this.#maxTokenBytes = max;
+    const { issuer, audience } = this.#rules;
+    this.#configuredClaims =
+      issuer === undefined && audience === undefined
+        ? ''
+        : `${issuer === undefined ? '' : `,"iss":${JSON.stringify(issuer)}`}${audience === undefined ? '' : `,"aud":${JSON.stringify(audience)}`}}`;
     Object.freeze(this);
   }
 
@@ -170,18 +178,26 @@ export class JwtCodec {
         throw new InvalidPayloadError(`claims.${name} must be a finite number`);
       }
     }
-    assertJson(claims, 'claims', 0);
+    assertJson(claims, 0, []);
 
-    let body: Record<string, unknown> = claims;
+    let json: string;
     const { issuer, audience } = this.#rules;
-    if (issuer !== undefined || audience !== undefined) {
-      body = { ...claims };
+    if (this.#configuredClaims === '') {
+      json = JSON.stringify(claims);
+    } else if (!Object.hasOwn(claims, 'iss') && !Object.hasOwn(claims, 'aud')) {
+      // The usual case: append the configured members to the text instead of copying the object
+      // (`claims` is a non-empty plain object: it has `exp`, so its JSON ends with `}` after a member).
+      json = JSON.stringify(claims);
+      json = `${json.slice(0, -1)}${this.#configuredClaims}`;
+    } else {
+      const body: Record<string, unknown> = { ...claims };
       if (issuer !== undefined) addConfigured(body, 'iss', issuer);
       if (audience !== undefined) addConfigured(body, 'aud', audience);
+      json = JSON.stringify(body);
     }
     const prepared = this.#ring.signingHeaders[typ];
-    const input = `${prepared.segment}.${Buffer.from(JSON.stringify(body), 'utf8').toString('base64url')}`;
-    const token = `${input}.${prepared.key.sign!(input).toString('base64url')}`;
+    const input = `${prepared.segment}.${Buffer.from(json, 'utf8').toString('base64url')}`;
+    const token = `${input}.${prepared.key.sign!(input)}`;
     if (token.length > this.#maxTokenBytes) {
       throw new InvalidPayloadError(`the token would be ${token.length} bytes, over maxTokenBytes`);
     }
@@ -215,20 +231,11 @@ export class JwtCodec {
     const resolved = known === undefined ? this.#resolveHeader(headerSegment) : known;
     const key = resolved.key;
 
-    // Payload: canonical base64url (decode + re-encode must give it back), decoded now, parsed
-    // only after the signature.
-    const payloadSegment = token.slice(d1 + 1, d2);
-    const payloadBytes = Buffer.from(payloadSegment, 'base64url');
-    if (payloadBytes.toString('base64url') !== payloadSegment) {
-      throw malformed('token payload is not canonical base64url');
-    }
+    // Payload: canonical base64url, decoded now, parsed only after the signature.
+    const payloadBytes = decodeBase64url(token.slice(d1 + 1, d2));
+    if (payloadBytes === undefined) throw malformed('token payload is not canonical base64url');
 
-    if (d2 + 1 === token.length) throw new TokenFormatError('signature_invalid', 'empty signature');
-    if (!key.verifyCompact(token.slice(0, d2), token, d2 + 1)) {
-      if (!isCanonicalBase64url(token.slice(d2 + 1)))
-        throw malformed('token signature is not canonical base64url');
-      throw new TokenFormatError('signature_invalid', 'invalid signature');
-    }
+    assertCompactSignature(key.verifyCompact, token.slice(0, d2), token, d2 + 1);
 
     const header = resolved.header;
     if (header.typ !== options.typ) {
@@ -330,38 +337,52 @@ function addConfigured(body: Record<string, unknown>, name: 'iss' | 'aud', value
   body[name] = value;
 }
 
-/** Throws `InvalidPayloadError` unless `value` is plain JSON (see `JwtCodec.sign`). */
-function assertJson(value: unknown, path: string, depth: number): void {
+/**
+ * Throws `InvalidPayloadError` unless `value` is plain JSON (see `JwtCodec.sign`). `path` holds the
+ * member names leading to `value`; it is turned into text only for the error message.
+ */
+function assertJson(value: unknown, depth: number, path: (string | number)[]): void {
   switch (typeof value) {
     case 'string':
     case 'boolean':
       return;
     case 'number':
-      if (!Number.isFinite(value)) throw new InvalidPayloadError(`${path} is not a finite number`);
+      if (!Number.isFinite(value)) throw jsonError(path, 'is not a finite number');
       return;
     case 'object': {
       if (value === null) return;
-      if (depth >= MAX_JSON_DEPTH) throw new InvalidPayloadError(`${path} is nested too deeply`);
+      if (depth >= MAX_JSON_DEPTH) throw jsonError(path, 'is nested too deeply');
       if (Array.isArray(value)) {
-        if (Object.getPrototypeOf(value) !== Array.prototype)
-          throw new InvalidPayloadError(`${path} is not a plain array`);
+        if (Object.getPrototypeOf(value) !== Array.prototype) throw jsonError(path, 'is not a plain array');
         for (let i = 0; i < value.length; i++) {
           const item: unknown = value[i];
-          if (item === undefined) throw new InvalidPayloadError(`${path}[${i}] is undefined`);
-          assertJson(item, `${path}[${i}]`, depth + 1);
+          path.push(i);
+          if (item === undefined) throw jsonError(path, 'is undefined');
+          if (typeof item !== 'string') assertJson(item, depth + 1, path);
+          path.pop();
         }
         return;
       }
-      if (!isPlainObject(value)) throw new InvalidPayloadError(`${path} is not a plain object`);
-      for (const name of Object.keys(value)) {
+      if (!isPlainObject(value)) throw jsonError(path, 'is not a plain object');
+      for (const name in value) {
+        if (!Object.hasOwn(value, name)) continue;
         const member = value[name];
-        if (member !== undefined) assertJson(member, `${path}.${name}`, depth + 1);
+        if (member === undefined || typeof member === 'string') continue;
+        path.push(name);
+        assertJson(member, depth + 1, path);
+        path.pop();
       }
       return;
     }
     default:
-      throw new InvalidPayloadError(`${path} is not a JSON value (${typeof value})`);
+      throw jsonError(path, `is not a JSON value (${typeof value})`);
   }
+}
+
+function jsonError(path: readonly (string | number)[], problem: string): InvalidPayloadError {
+  let text = 'claims';
+  for (const p of path) text += typeof p === 'number' ? `[${p}]` : `.${p}`;
+  return new InvalidPayloadError(`${text} ${problem}`);
 }
 
 export type { PreparedHeader };

@@ -30,9 +30,9 @@ import {
   timingSafeEqual,
   type VerifyKeyObjectInput,
 } from 'node:crypto';
-import { ConfigurationError } from '../errors.js';
+import { ConfigurationError, TokenFormatError } from '../errors.js';
 import { type Algorithm, type AlgorithmSpec, algorithmSpec } from './algorithms.js';
-import { base64urlLength } from './base64url.js';
+import { base64urlLength, decodeBase64url, isCanonicalBase64url } from './base64url.js';
 
 /**
  * Verifies `signature` over `signingInput`. A string input must be ASCII (a JWS signing input
@@ -45,8 +45,11 @@ export type Verifier = (signingInput: string | Uint8Array, signature: Uint8Array
  * is ASCII). `false` for a signature that is not canonical base64url of the exact length.
  */
 export type CompactVerifier = (signingInput: string | Uint8Array, text: string, sigStart: number) => boolean;
-/** Signs `signingInput` (ASCII string or bytes). */
-export type Signer = (signingInput: string | Uint8Array) => Buffer;
+/**
+ * Signs `signingInput` (ASCII string or bytes) and returns the signature as unpadded base64url,
+ * the form a token carries (HMAC digests straight to base64url, without an intermediate Buffer).
+ */
+export type Signer = (signingInput: string | Uint8Array) => string;
 
 function toBytes(input: string | Uint8Array): Uint8Array {
   return typeof input === 'string' ? Buffer.from(input, 'utf8') : input;
@@ -145,11 +148,29 @@ export function createCompactVerifier(alg: Algorithm, key: KeyObject): CompactVe
   const verify = createVerifier(alg, key);
   return (input, text, start) => {
     if (text.length - start !== sigChars) return false;
-    const text64 = text.slice(start);
-    const signature = Buffer.from(text64, 'base64url');
-    // Canonical iff decoding and re-encoding gives the text back (native, no JS loop).
-    return signature.toString('base64url') === text64 && verify(input, signature);
+    const signature = decodeBase64url(text.slice(start));
+    return signature !== undefined && verify(input, signature);
   };
+}
+
+/**
+ * The codec's signature step over a compact verifier: returns when the signature written in `text`
+ * from `sigStart` to the end verifies over `signingInput`, otherwise throws a `TokenFormatError`:
+ * `signature_invalid` (empty, wrong length, does not verify) or `token_malformed` (the text is not
+ * canonical base64url, which is reported as a format error rather than as a bad signature).
+ */
+export function assertCompactSignature(
+  verify: CompactVerifier,
+  signingInput: string | Uint8Array,
+  text: string,
+  sigStart: number,
+): void {
+  if (sigStart >= text.length) throw new TokenFormatError('signature_invalid', 'empty signature');
+  if (verify(signingInput, text, sigStart)) return;
+  if (!isCanonicalBase64url(text.slice(sigStart))) {
+    throw new TokenFormatError('token_malformed', 'token signature is not canonical base64url');
+  }
+  throw new TokenFormatError('signature_invalid', 'invalid signature');
 }
 
 function safeVerify(
@@ -173,11 +194,11 @@ export function createSigner(alg: Algorithm, key: KeyObject): Signer {
     case 'hmac': {
       if (key.type !== 'secret') throw new ConfigurationError(`${alg} needs a secret key`);
       const h = hash!;
-      return (input) => createHmac(h, key).update(input).digest();
+      return (input) => createHmac(h, key).update(input).digest('base64url');
     }
     case 'ecdsa': {
       const signKey: SignKeyObjectInput = { key, dsaEncoding: 'ieee-p1363' };
-      return (input) => cryptoSign(hash, toBytes(input), signKey);
+      return (input) => cryptoSign(hash, toBytes(input), signKey).toString('base64url');
     }
     case 'rsa-pss': {
       const signKey: SignKeyObjectInput = {
@@ -185,14 +206,15 @@ export function createSigner(alg: Algorithm, key: KeyObject): Signer {
         padding: constants.RSA_PKCS1_PSS_PADDING,
         saltLength: spec.hashBytes,
       };
-      return (input) => cryptoSign(hash, toBytes(input), signKey);
+      return (input) => cryptoSign(hash, toBytes(input), signKey).toString('base64url');
     }
     case 'rsa': {
       const signKey: SignKeyObjectInput = { key, padding: constants.RSA_PKCS1_PADDING };
-      return (input) => cryptoSign(hash, toBytes(input), signKey);
+      return (input) => cryptoSign(hash, toBytes(input), signKey).toString('base64url');
     }
     case 'eddsa':
-      return (input) => cryptoSign(null, toBytes(input), key);
+      // One-shot Ed25519 with the KeyObject itself (no options object to unpack per call).
+      return (input) => cryptoSign(null, toBytes(input), key).toString('base64url');
   }
 }
 

@@ -10,8 +10,9 @@ import { Hono } from 'hono';
 import { expressSessions } from '../../src/adapters/express.js';
 import { jwtSessionRoutes, jwtSessions, sendFastifyResponse } from '../../src/adapters/fastify.js';
 import { honoSessions, type JwtSessionsEnv, toWebResponse } from '../../src/adapters/hono.js';
+import { RequestError } from '../../src/errors.js';
 import { createSessionHttp } from '../../src/http/session-http.js';
-import { MAX_HEADER_SIZE, type RunningApp, type StartApp } from './harness.js';
+import { INTERNAL_DETAIL, MAX_HEADER_SIZE, type RunningApp, type StartApp } from './harness.js';
 
 function listen(server: Server): Promise<RunningApp> {
   return new Promise((resolve, reject) => {
@@ -33,7 +34,7 @@ function listen(server: Server): Promise<RunningApp> {
 export const startExpress: StartApp = async (fixture) => {
   const auth = expressSessions(fixture.sessions, fixture.httpOptions);
   const app = express();
-  app.use('/auth', auth.routes(fixture.routeOptions));
+  app.use(fixture.prefix, auth.routes(fixture.routeOptions));
   app.get('/api/me', auth.requireAccess(), (req, res) => {
     res.json({ claims: req.jwtSession!.claims, transport: req.jwtSession!.transport });
   });
@@ -63,17 +64,28 @@ export const startExpress: StartApp = async (fixture) => {
       next(error);
     }
   });
+  app.get('/api/throws-typed', () => {
+    throw new RequestError('not_found', 'no such note');
+  });
+  app.get('/api/throws-plain', () => {
+    throw new Error(INTERNAL_DETAIL);
+  });
   app.get('/public', (_req, res) => {
     res.json({ ok: true });
   });
   app.use(auth.errorHandler());
+  // What an application's last error handler does with everything the library passes on.
+  app.use((_error: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+    res.status(500).json({ error: 'app error handler' });
+  });
   return listen(createServer({ maxHeaderSize: MAX_HEADER_SIZE }, app));
 };
 
 export const startFastify: StartApp = async (fixture) => {
   const app = Fastify({ http: { maxHeaderSize: MAX_HEADER_SIZE } });
   await app.register(jwtSessions, { sessions: fixture.sessions, ...fixture.httpOptions });
-  await app.register(jwtSessionRoutes, { prefix: '/auth', ...fixture.routeOptions });
+  await app.register(jwtSessionRoutes, { prefix: fixture.prefix, ...fixture.routeOptions });
+  app.setErrorHandler(app.sessionErrorHandler);
   app.get('/api/me', { onRequest: app.requireAccess() }, async (req) => ({
     claims: req.jwtSession!.claims,
     transport: req.jwtSession!.transport,
@@ -96,12 +108,15 @@ export const startFastify: StartApp = async (fixture) => {
     transport: req.jwtSession!.transport,
   }));
   app.post('/api/refresh-by-access', { preHandler: app.requireRefreshByAccess() }, async (req, reply) => {
-    try {
-      const pair = await app.sessions.refreshByAccess(req.jwtSession!.token);
-      return sendFastifyResponse(reply, app.sessionHttp.tokenResponse(pair, req.jwtSession!.transport));
-    } catch (error) {
-      return sendFastifyResponse(reply, app.sessionHttp.errorResponse(error));
-    }
+    // A typed error thrown here reaches app.sessionErrorHandler.
+    const pair = await app.sessions.refreshByAccess(req.jwtSession!.token);
+    return sendFastifyResponse(reply, app.sessionHttp.tokenResponse(pair, req.jwtSession!.transport));
+  });
+  app.get('/api/throws-typed', async () => {
+    throw new RequestError('not_found', 'no such note');
+  });
+  app.get('/api/throws-plain', async () => {
+    throw new Error(INTERNAL_DETAIL);
   });
   app.get('/public', async () => ({ ok: true }));
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
@@ -112,7 +127,8 @@ export const startHono: StartApp = async (fixture) => {
   const http = createSessionHttp(fixture.sessions, fixture.httpOptions);
   const auth = honoSessions(http);
   const app = new Hono<JwtSessionsEnv>();
-  app.route('/auth', auth.routes(fixture.routeOptions));
+  app.route(fixture.prefix, auth.routes(fixture.routeOptions));
+  app.onError(auth.errorResponse);
   app.get('/api/me', auth.requireAccess(), (c) =>
     c.json({ claims: c.get('jwtSession').claims, transport: c.get('jwtSession').transport }),
   );
@@ -128,13 +144,16 @@ export const startHono: StartApp = async (fixture) => {
     c.json({ session_id: c.get('jwtSession').sessionId, transport: c.get('jwtSession').transport }),
   );
   app.post('/api/refresh-by-access', auth.requireRefreshByAccess(), async (c) => {
-    try {
-      const session = c.get('jwtSession');
-      const pair = await auth.sessions.refreshByAccess(session.token);
-      return toWebResponse(auth.http.tokenResponse(pair, session.transport));
-    } catch (error) {
-      return auth.errorResponse(error, c);
-    }
+    // A typed error thrown here reaches app.onError(auth.errorResponse).
+    const session = c.get('jwtSession');
+    const pair = await auth.sessions.refreshByAccess(session.token);
+    return toWebResponse(auth.http.tokenResponse(pair, session.transport));
+  });
+  app.get('/api/throws-typed', () => {
+    throw new RequestError('not_found', 'no such note');
+  });
+  app.get('/api/throws-plain', () => {
+    throw new Error(INTERNAL_DETAIL);
   });
   app.get('/public', (c) => c.json({ ok: true }));
   return new Promise((resolve) => {

@@ -69,6 +69,26 @@ const USERS: Record<string, { password: string; id: string }> = {
   'alice@example.com': { password: 'alice-password', id: 'user-alice' },
 };
 
+/** Logins that make the application's own `authenticate` misbehave (500 scenarios). */
+export const BROKEN_LOGINS = {
+  /** authenticate throws, with internals in the message. */
+  throws: 'throws@example.com',
+  /** authenticate returns a payload that sets a reserved claim. */
+  reservedClaim: 'reserved@example.com',
+} as const;
+
+/** Detail only a stack or a leaked message would carry into a response body. */
+export const INTERNAL_DETAIL = 'db password hunter2 at /srv/app/db.ts:12';
+
+export interface FixtureOptions {
+  /** HTTP options merged over the defaults below. */
+  http?: HttpOptions;
+  /** Route options merged over the defaults below. */
+  routes?: Partial<SessionRoutesOptions>;
+  /** Where the ready-made routes are mounted. Default `/auth`. */
+  prefix?: string;
+}
+
 export interface Fixture {
   sessions: Sessions;
   store: SwitchableStore;
@@ -76,12 +96,16 @@ export interface Fixture {
   advance(seconds: number): void;
   httpOptions: HttpOptions;
   routeOptions: SessionRoutesOptions;
+  prefix: string;
+  /** What the HTTP layer reported through `onError` (unexpected errors). */
+  reported: unknown[];
 }
 
-export function createFixture(): Fixture {
+export function createFixture(options: FixtureOptions = {}): Fixture {
   let offset = 0;
   const clock = () => Date.now() + offset;
   const store = new SwitchableStore();
+  const reported: unknown[] = [];
   const sessions = createSessions({
     keys: { signing: { alg: 'HS256', key: 'an HMAC secret of at least 32 bytes!!' } },
     store,
@@ -100,17 +124,23 @@ export function createFixture(): Fixture {
     httpOptions: {
       clock,
       originCheck: { allowedOrigins: [ALLOWED_ORIGIN] },
-      onError: () => {},
+      onError: (error) => reported.push(error),
+      ...options.http,
     },
     routeOptions: {
       authenticate: ({ login, password }) => {
+        if (login === BROKEN_LOGINS.throws) throw new Error(INTERNAL_DETAIL);
+        if (login === BROKEN_LOGINS.reservedClaim) return { payload: { sid: 'mine', note: INTERNAL_DETAIL } };
         const user = USERS[login];
         if (user === undefined || user.password !== password) return null;
         return { payload: { user_id: user.id }, namespace: user.id };
       },
       refreshByAccess: true,
       cors: { origins: [ALLOWED_ORIGIN, /^https:\/\/[a-z]+\.trusted\.test$/] },
+      ...options.routes,
     },
+    prefix: options.prefix ?? '/auth',
+    reported,
   };
 }
 
@@ -122,7 +152,7 @@ export interface RunningApp {
 
 /**
  * Every adapter builds the same app:
- *   /auth/*                       the ready-made routes (login, refresh, logout, sessions, csrf)
+ *   <prefix>/*                    the ready-made routes (login, refresh, logout, sessions, csrf)
  *   GET  /api/me                  access, any transport       → {claims, transport}
  *   POST /api/echo                access, any transport       → {ok, transport}
  *   GET  /api/stateless           access, stateless mode      → {claims}
@@ -130,6 +160,10 @@ export interface RunningApp {
  *   GET  /api/cookie-only         access, cookie transport    → {ok}
  *   POST /api/refresh-check       refresh token (any)         → {session_id, transport}
  *   POST /api/refresh-by-access   access token, expired or not → a token response (engine refreshByAccess)
+ *   GET  /api/throws-typed        no auth; the handler throws a library error (404 not_found)
+ *   GET  /api/throws-plain        no auth; the handler throws a plain Error (the framework's 500)
  *   GET  /public                  no auth                     → {ok}
+ * and uses the library's error handler for its own routes (Express `auth.errorHandler()`,
+ * Fastify `app.sessionErrorHandler`, Hono `auth.errorResponse`).
  */
 export type StartApp = (fixture: Fixture) => Promise<RunningApp>;

@@ -4,7 +4,15 @@
  * §5, SECURITY.md "HTTP"), so every adapter must answer byte-for-byte the same way.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ALLOWED_ORIGIN, createFixture, type Fixture, type RunningApp, type StartApp } from './harness.js';
+import { ConfigurationError } from '../../src/errors.js';
+import {
+  ALLOWED_ORIGIN,
+  BROKEN_LOGINS,
+  createFixture,
+  type Fixture,
+  type RunningApp,
+  type StartApp,
+} from './harness.js';
 
 const DEMO = { login: 'demo@example.com', password: 'correct horse battery staple' };
 const ALICE = { login: 'alice@example.com', password: 'alice-password' };
@@ -35,6 +43,59 @@ function cookieValue(setCookies: string[], name: string): string {
   return line.slice(name.length + 1, line.indexOf(';'));
 }
 
+interface RequestOptions {
+  headers?: Record<string, string> | Headers;
+  json?: unknown;
+  body?: BodyInit;
+  duplex?: 'half';
+}
+
+async function send(base: string, method: string, path: string, init: RequestOptions = {}): Promise<Reply> {
+  const headers = new Headers(init.headers);
+  let body = init.body;
+  if (init.json !== undefined) {
+    headers.set('content-type', 'application/json');
+    body = JSON.stringify(init.json);
+  }
+  const started = performance.now();
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers,
+    ...(body !== undefined && { body }),
+    ...(init.duplex && { duplex: init.duplex }),
+  } as RequestInit);
+  const text = await response.text();
+  const ms = performance.now() - started;
+  let parsed: unknown;
+  try {
+    parsed = text === '' ? undefined : JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: parsed,
+    text,
+    cookies: response.headers.getSetCookie(),
+    ms,
+  };
+}
+
+function expectError(reply: Reply, status: number, code: string): void {
+  expect(reply.status, reply.text).toBe(status);
+  expect(reply.body).toEqual({ error: expect.any(String), code });
+  expect(reply.headers.get('content-type')).toMatch(/^application\/json/);
+  expect(reply.text).not.toMatch(/\bat .*\(|node_modules|\.ts:\d/); // never a stack
+}
+
+function expectUnauthorized(reply: Reply, code: string): void {
+  expectError(reply, 401, code);
+  const challenge = reply.headers.get('www-authenticate');
+  if (code === 'token_missing' || code === 'invalid_credentials') expect(challenge).toBe('Bearer');
+  else expect(challenge).toBe('Bearer error="invalid_token"');
+}
+
 export function defineScenarios(adapter: string, start: StartApp): void {
   describe(`${adapter} adapter — HTTP contract`, () => {
     let fixture: Fixture;
@@ -48,46 +109,7 @@ export function defineScenarios(adapter: string, start: StartApp): void {
       await app?.close();
     });
 
-    async function call(
-      method: string,
-      path: string,
-      init: {
-        headers?: Record<string, string> | Headers;
-        json?: unknown;
-        body?: BodyInit;
-        duplex?: 'half';
-      } = {},
-    ): Promise<Reply> {
-      const headers = new Headers(init.headers);
-      let body = init.body;
-      if (init.json !== undefined) {
-        headers.set('content-type', 'application/json');
-        body = JSON.stringify(init.json);
-      }
-      const started = performance.now();
-      const response = await fetch(`${app.url}${path}`, {
-        method,
-        headers,
-        ...(body !== undefined && { body }),
-        ...(init.duplex && { duplex: init.duplex }),
-      } as RequestInit);
-      const text = await response.text();
-      const ms = performance.now() - started;
-      let parsed: unknown;
-      try {
-        parsed = text === '' ? undefined : JSON.parse(text);
-      } catch {
-        parsed = undefined;
-      }
-      return {
-        status: response.status,
-        headers: response.headers,
-        body: parsed,
-        text,
-        cookies: response.headers.getSetCookie(),
-        ms,
-      };
-    }
+    const call = (method: string, path: string, init?: RequestOptions) => send(app.url, method, path, init);
 
     async function loginHeader(user = DEMO) {
       const reply = await call('POST', '/auth/login', { json: user });
@@ -115,22 +137,8 @@ export function defineScenarios(adapter: string, start: StartApp): void {
       };
     }
 
-    function expectError(reply: Reply, status: number, code: string): void {
-      expect(reply.status, reply.text).toBe(status);
-      expect(reply.body).toEqual({ error: expect.any(String), code });
-      expect(reply.headers.get('content-type')).toMatch(/^application\/json/);
-      expect(reply.text).not.toMatch(/\bat .*\(|node_modules|\.ts:\d/); // never a stack
-    }
-
-    function expectUnauthorized(reply: Reply, code: string): void {
-      expectError(reply, 401, code);
-      const challenge = reply.headers.get('www-authenticate');
-      if (code === 'token_missing' || code === 'invalid_credentials') expect(challenge).toBe('Bearer');
-      else expect(challenge).toBe('Bearer error="invalid_token"');
-    }
-
     describe('login', () => {
-      it('header transport: exact body shape, Authorization response header, no-store', async () => {
+      it('[H6] header transport: exact body shape, Authorization response header, no-store', async () => {
         const reply = await call('POST', '/auth/login', {
           json: DEMO,
           headers: { 'user-agent': 'scenario/1' },
@@ -153,7 +161,7 @@ export function defineScenarios(adapter: string, start: StartApp): void {
         expect(reply.cookies).toEqual([]);
       });
 
-      it('cookie transport: HttpOnly cookies, a body without the tokens', async () => {
+      it('[H6] cookie transport: HttpOnly cookies, a body without the tokens, no-store', async () => {
         const reply = await call('POST', '/auth/login', { json: { ...DEMO, transport: 'cookie' } });
         expect(reply.status).toBe(200);
         expect(Object.keys(reply.body).sort()).toEqual([
@@ -213,7 +221,7 @@ export function defineScenarios(adapter: string, start: StartApp): void {
     });
 
     describe('request bodies', () => {
-      it('simple content types on JSON routes: 415', async () => {
+      it('[H5] simple content types on JSON routes: 415', async () => {
         const form = 'login=demo%40example.com&password=x';
         for (const [type, body] of [
           ['text/plain', JSON.stringify(DEMO)],
@@ -229,7 +237,7 @@ export function defineScenarios(adapter: string, start: StartApp): void {
         }
       });
 
-      it('a body without a content type: 415', async () => {
+      it('[H5] a body without a content type: 415', async () => {
         const reply = await call('POST', '/auth/login', {
           body: new Uint8Array(Buffer.from(JSON.stringify(DEMO))),
         });
@@ -357,14 +365,14 @@ export function defineScenarios(adapter: string, start: StartApp): void {
         expectUnauthorized(await call('GET', '/api/me', { headers }), 'token_malformed');
       });
 
-      it('tokens in the URL query are ignored', async () => {
+      it('[H1] tokens in the URL query are ignored', async () => {
         const { access_token } = await loginHeader();
         for (const name of ['access_token', 'token', 'jwt', 'authorization']) {
           expectUnauthorized(await call('GET', `/api/me?${name}=${access_token}`), 'token_missing');
         }
       });
 
-      it('100 KB of spaces after Bearer is answered at once', async () => {
+      it('[H7] 100 KB of spaces after Bearer (or of separators in Cookie) is answered at once', async () => {
         const reply = await call('GET', '/api/me', {
           headers: { authorization: `Bearer ${' '.repeat(100_000)}x` },
         });
@@ -375,7 +383,7 @@ export function defineScenarios(adapter: string, start: StartApp): void {
         expect(cookieFlood.ms).toBeLessThan(1000);
       });
 
-      it('two cookies with the same name are refused as ambiguous (cookie tossing)', async () => {
+      it('[H4] two cookies with the same name are refused as ambiguous (cookie tossing)', async () => {
         const one = await loginCookie();
         const two = await loginCookie(ALICE);
         const reply = await call('GET', '/api/me', {
@@ -414,7 +422,7 @@ export function defineScenarios(adapter: string, start: StartApp): void {
     });
 
     describe('CSRF (cookie transport, unsafe methods)', () => {
-      it('the session’s own token passes; header transport needs none', async () => {
+      it('[H2] the session’s own token passes; header transport needs none', async () => {
         const login = await loginCookie();
         const ok = await call('POST', '/api/echo', {
           headers: { cookie: login.cookie, 'x-csrf-token': login.csrf },
@@ -427,7 +435,7 @@ export function defineScenarios(adapter: string, start: StartApp): void {
         ).toBe(200);
       });
 
-      it('missing, foreign, wrong-length or cookie-only tokens: 403 csrf_invalid', async () => {
+      it('[H2] missing, foreign, wrong-length or cookie-only tokens: 403 csrf_invalid', async () => {
         const login = await loginCookie();
         const other = await loginCookie(ALICE);
         const cases: Array<Record<string, string>> = [
@@ -442,12 +450,18 @@ export function defineScenarios(adapter: string, start: StartApp): void {
           expectError(await call('POST', '/api/echo', { headers }), 403, 'csrf_invalid');
       });
 
-      it('masked tokens: each login/refresh hands out a fresh mask, all of them valid', async () => {
+      it('[H2] masked tokens: a fresh mask each time, all of them valid', async () => {
         const login = await loginCookie();
-        const again = await call('GET', '/auth/csrf', { headers: { cookie: login.cookie } });
-        expect(again.status).toBe(200);
-        expect(again.body.csrf).not.toBe(login.csrf);
-        for (const csrf of [login.csrf, again.body.csrf]) {
+        const tokens = [login.csrf];
+        for (let i = 0; i < 4; i++) {
+          const again = await call('GET', '/auth/csrf', { headers: { cookie: login.cookie } });
+          expect(again.status).toBe(200);
+          expect(again.headers.get('cache-control')).toBe('no-store');
+          tokens.push(again.body.csrf);
+        }
+        expect(new Set(tokens).size).toBe(tokens.length);
+        expect(new Set(tokens.map((t) => t.length)).size).toBe(1);
+        for (const csrf of tokens) {
           expect(
             (await call('POST', '/api/echo', { headers: { cookie: login.cookie, 'x-csrf-token': csrf } }))
               .status,
@@ -455,7 +469,7 @@ export function defineScenarios(adapter: string, start: StartApp): void {
         }
       });
 
-      it('Fetch Metadata / Origin allowlist: cross-site refused with 403 origin_refused', async () => {
+      it('[H3] Fetch Metadata / Origin allowlist: cross-site refused with 403 origin_refused', async () => {
         const login = await loginCookie();
         const base = { cookie: login.cookie, 'x-csrf-token': login.csrf };
         expectError(
@@ -489,6 +503,8 @@ export function defineScenarios(adapter: string, start: StartApp): void {
           { 'sec-fetch-site': 'same-origin' },
           { 'sec-fetch-site': 'cross-site', origin: ALLOWED_ORIGIN },
           { origin: ALLOWED_ORIGIN },
+          // An old browser's same-origin request: no Fetch Metadata, Origin = the server's own.
+          { origin: app.url },
           {},
         ];
         for (const extra of allowedExtras) {
@@ -599,7 +615,7 @@ export function defineScenarios(adapter: string, start: StartApp): void {
         );
       });
 
-      it('cookie: needs the CSRF token; answers with cookies and a body without tokens', async () => {
+      it('[H2] cookie: needs the CSRF token; answers with cookies and a body without tokens', async () => {
         const login = await loginCookie();
         expectError(
           await call('POST', '/auth/refresh', { headers: { cookie: login.cookie } }),
@@ -695,7 +711,7 @@ export function defineScenarios(adapter: string, start: StartApp): void {
         ).toBe(200);
       });
 
-      it('cookie transport: CSRF required; the cookies expire with the attributes they were set with', async () => {
+      it('[H6] cookie transport: CSRF required; the cookies expire with the attributes they were set with', async () => {
         const login = await loginCookie();
         expectError(
           await call('POST', '/auth/logout', { headers: { cookie: login.cookie } }),
@@ -793,7 +809,7 @@ export function defineScenarios(adapter: string, start: StartApp): void {
         ).toBe(200);
       });
 
-      it('DELETE with cookie transport needs the CSRF token', async () => {
+      it('[H2] DELETE with cookie transport needs the CSRF token', async () => {
         const login = await loginCookie(ALICE);
         const other = await loginHeader(ALICE);
         expectError(
@@ -809,7 +825,7 @@ export function defineScenarios(adapter: string, start: StartApp): void {
     });
 
     describe('refresh-token and refresh-by-access middleware', () => {
-      it('requireRefresh: X-Refresh-Token or cookie + CSRF', async () => {
+      it('[H2] requireRefresh: X-Refresh-Token or cookie + CSRF', async () => {
         const h = await loginHeader();
         const byHeader = await call('POST', '/api/refresh-check', {
           headers: { 'x-refresh-token': h.refresh_token },
@@ -846,7 +862,7 @@ export function defineScenarios(adapter: string, start: StartApp): void {
         );
       });
 
-      it('POST /auth/refresh by access cookie (no refresh token sent) needs CSRF', async () => {
+      it('[H2] POST /auth/refresh by access cookie (no refresh token sent) needs CSRF', async () => {
         const c = await loginCookie();
         const cookie = `jwt_access=${c.access}`;
         expectError(await call('POST', '/auth/refresh', { headers: { cookie } }), 403, 'csrf_invalid');
@@ -939,7 +955,7 @@ export function defineScenarios(adapter: string, start: StartApp): void {
         expectError(await call('GET', '/auth/login'), 404, 'not_found');
       });
 
-      it('error responses are never cached', async () => {
+      it('[H6] error responses are never cached', async () => {
         const reply = await call('GET', '/api/me');
         expect(reply.headers.get('cache-control')).toBe('no-store');
       });
@@ -949,6 +965,169 @@ export function defineScenarios(adapter: string, start: StartApp): void {
         expect(reply.status).toBe(200);
         expect(reply.body).toEqual({ ok: true });
       });
+
+      it('an exception in the app’s authenticate: 500 internal_error, generic body, reported to onError', async () => {
+        for (const login of [BROKEN_LOGINS.throws, BROKEN_LOGINS.reservedClaim]) {
+          const before = fixture.reported.length;
+          const reply = await call('POST', '/auth/login', { json: { login, password: 'x' } });
+          expect(reply.status).toBe(500);
+          expect(reply.body).toEqual({ error: 'internal server error', code: 'internal_error' });
+          expect(reply.text).not.toContain('hunter2');
+          expect(reply.headers.get('cache-control')).toBe('no-store');
+          expect(fixture.reported.length).toBe(before + 1);
+        }
+        expect(fixture.reported.at(-1)).toBeInstanceOf(ConfigurationError);
+      });
+
+      it('typed errors thrown by the app’s own handlers get the JSON shape; others go on to the app', async () => {
+        expectError(await call('GET', '/api/throws-typed'), 404, 'not_found');
+        expect((await call('GET', '/api/throws-plain')).status).toBe(500);
+      });
+    });
+  });
+
+  describe(`${adapter} adapter — custom names, cookie prefixes, another prefix`, () => {
+    let fixture: Fixture;
+    let app: RunningApp;
+    const PREFIX = '/v1/session';
+    const FN_ORIGIN = 'https://spa.fn.test';
+
+    beforeAll(async () => {
+      fixture = createFixture({
+        prefix: PREFIX,
+        http: {
+          accessCookie: { name: '__Host-access' },
+          refreshCookie: { name: '__Secure-refresh', path: PREFIX, sameSite: 'Strict' },
+          refreshHeader: 'X-Refresh',
+          csrfHeader: 'X-XSRF-Token',
+          slidingHeader: 'X-Access-Token',
+        },
+        routes: { refreshByAccess: false, cors: { origins: (origin) => origin.endsWith('.fn.test') } },
+      });
+      app = await start(fixture);
+    });
+    afterAll(async () => {
+      await app?.close();
+    });
+
+    const call = (method: string, path: string, init?: RequestOptions) => send(app.url, method, path, init);
+
+    async function loginCookie() {
+      const reply = await call('POST', `${PREFIX}/login`, { json: { ...DEMO, transport: 'cookie' } });
+      expect(reply.status, reply.text).toBe(200);
+      const access = cookieValue(reply.cookies, '__Host-access');
+      const refresh = cookieValue(reply.cookies, '__Secure-refresh');
+      return { reply, access, refresh, csrf: reply.body.csrf as string };
+    }
+
+    it('login sets a __Host- access cookie and a __Secure- refresh cookie scoped to the prefix', async () => {
+      const { reply } = await loginCookie();
+      expect(reply.cookies).toHaveLength(2);
+      expect(reply.cookies.find((c) => c.startsWith('__Host-access='))).toMatch(
+        /^__Host-access=[\w.-]+; Path=\/; Max-Age=\d+; Expires=[^;]+ GMT; HttpOnly; Secure; SameSite=Lax$/,
+      );
+      expect(reply.cookies.find((c) => c.startsWith('__Secure-refresh='))).toMatch(
+        /^__Secure-refresh=[\w.-]+; Path=\/v1\/session; Max-Age=\d+; Expires=[^;]+ GMT; HttpOnly; Secure; SameSite=Strict$/,
+      );
+    });
+
+    it('[H2] guarded routes read the renamed cookie and take CSRF tokens in the renamed header only', async () => {
+      const { access, csrf } = await loginCookie();
+      const cookie = `__Host-access=${access}`;
+      expect((await call('GET', '/api/me', { headers: { cookie } })).body.transport).toBe('cookie');
+      expect((await call('POST', '/api/echo', { headers: { cookie, 'x-xsrf-token': csrf } })).status).toBe(
+        200,
+      );
+      expectError(
+        await call('POST', '/api/echo', { headers: { cookie, 'x-csrf-token': csrf } }),
+        403,
+        'csrf_invalid',
+      );
+      // The default names mean nothing here.
+      expectUnauthorized(
+        await call('GET', '/api/me', { headers: { cookie: `jwt_access=${access}` } }),
+        'token_missing',
+      );
+    });
+
+    it('[H4] the renamed cookie sent twice is ambiguous', async () => {
+      const { access } = await loginCookie();
+      const reply = await call('GET', '/api/me', {
+        headers: { cookie: `__Host-access=${access}; __Host-access=${access}` },
+      });
+      expectError(reply, 400, 'bad_request');
+    });
+
+    it('[H6] refresh and logout under the prefix; logout expires each cookie with its own attributes', async () => {
+      const first = await loginCookie();
+      const cookie = `__Host-access=${first.access}; __Secure-refresh=${first.refresh}`;
+      const refreshed = await call('POST', `${PREFIX}/refresh`, {
+        headers: { cookie, 'x-xsrf-token': first.csrf },
+      });
+      expect(refreshed.status, refreshed.text).toBe(200);
+      expect(refreshed.headers.get('cache-control')).toBe('no-store');
+      const access = cookieValue(refreshed.cookies, '__Host-access');
+      const refresh = cookieValue(refreshed.cookies, '__Secure-refresh');
+      expect(refresh).not.toBe(first.refresh);
+      const logout = await call('POST', `${PREFIX}/logout`, {
+        headers: {
+          cookie: `__Host-access=${access}; __Secure-refresh=${refresh}`,
+          'x-xsrf-token': refreshed.body.csrf,
+        },
+      });
+      expect(logout.body).toEqual({ revoked: 1 });
+      expect(logout.cookies).toEqual([
+        '__Host-access=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Secure; SameSite=Lax',
+        '__Secure-refresh=; Path=/v1/session; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Secure; SameSite=Strict',
+      ]);
+    });
+
+    it('the renamed refresh header, bare or Bearer; without a refresh token (refresh by access off): 401', async () => {
+      const login = await call('POST', `${PREFIX}/login`, { json: DEMO });
+      let refreshToken: string = login.body.refresh_token;
+      for (const wrap of [(t: string) => t, (t: string) => `Bearer ${t}`]) {
+        const reply = await call('POST', `${PREFIX}/refresh`, {
+          headers: { 'x-refresh': wrap(refreshToken) },
+        });
+        expect(reply.status, reply.text).toBe(200);
+        refreshToken = reply.body.refresh_token;
+      }
+      expectUnauthorized(
+        await call('POST', `${PREFIX}/refresh`, {
+          headers: { 'x-refresh-token': refreshToken, authorization: `Bearer ${login.body.access_token}` },
+        }),
+        'token_missing',
+      );
+    });
+
+    it('sliding expiration in a custom header: the bare token, exposed to CORS', async () => {
+      const login = await call('POST', `${PREFIX}/login`, { json: DEMO });
+      fixture.advance(35);
+      const reply = await call('GET', '/api/me', {
+        headers: { authorization: `Bearer ${login.body.access_token}` },
+      });
+      expect(reply.status).toBe(200);
+      const renewed = reply.headers.get('x-access-token');
+      expect(renewed).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+      expect(renewed).not.toBe(login.body.access_token);
+      expect(reply.headers.get('authorization')).toBeNull();
+      expect(reply.headers.get('access-control-expose-headers')).toMatch(/\bX-Access-Token\b/);
+      expect((await call('GET', '/api/me', { headers: { authorization: `Bearer ${renewed}` } })).status).toBe(
+        200,
+      );
+    });
+
+    it('CORS with allowed origins as a function: exposes Authorization and the sliding header', async () => {
+      const preflight = await call('OPTIONS', `${PREFIX}/refresh`, { headers: { origin: FN_ORIGIN } });
+      expect(preflight.status).toBe(204);
+      expect(preflight.headers.get('access-control-allow-origin')).toBe(FN_ORIGIN);
+      const reply = await call('POST', `${PREFIX}/login`, { json: DEMO, headers: { origin: FN_ORIGIN } });
+      expect(reply.headers.get('access-control-allow-origin')).toBe(FN_ORIGIN);
+      expect(reply.headers.get('access-control-expose-headers')).toBe('Authorization, X-Access-Token');
+      const other = await call('OPTIONS', `${PREFIX}/refresh`, {
+        headers: { origin: 'https://fn.test.evil' },
+      });
+      expect(other.headers.get('access-control-allow-origin')).toBeNull();
     });
   });
 }

@@ -1,17 +1,8 @@
-/**
- * The shared Store contract suite. Every store runs it by passing a factory:
- *
- *   describeStoreContract('RedisStore', async () => ({ store, cleanup }));
- *
- * The factory is called once per test and must return an empty, isolated store (its own key
- * prefix / table prefix / file). Engine-level scenarios (concurrent refreshes, refresh racing
- * revoke, expiry with an injected clock) run on top of the same factory.
- */
-import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SessionError } from '../../src/errors.js';
 import { createSessions } from '../../src/session/engine.js';
 import type { Store, StoredSession } from '../../src/stores/store.js';
+import { record, T0 } from '../support/records.js';
 
 export interface StoreHandle {
   store: Store;
@@ -20,22 +11,6 @@ export interface StoreHandle {
 }
 
 export type StoreFactory = () => Promise<StoreHandle>;
-
-const T0 = 1_700_000_000_000;
-
-function record(overrides: Partial<StoredSession> = {}): StoredSession {
-  return {
-    id: randomBytes(16).toString('base64url'),
-    namespace: null,
-    version: 1,
-    createdAt: T0,
-    lastUsedAt: T0,
-    expiresAt: T0 + 60_000,
-    accessRevoked: false,
-    data: JSON.stringify({ note: 'opaque ✓', n: 1 }),
-    ...overrides,
-  };
-}
 
 export function describeStoreContract(name: string, factory: StoreFactory): void {
   describe(`${name}: Store contract`, () => {

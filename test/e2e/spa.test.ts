@@ -108,6 +108,8 @@ describe('sign in', () => {
     expect(claims).toMatchObject({ email: DEMO.email, sid: s.sessionId });
     await expect.poll(() => page.locator('#sessions-table tbody tr.current').count()).toBe(1);
     expect(await page.locator('#who').textContent()).toContain(DEMO.email);
+    // Really out of sight, not only marked hidden (a CSS display rule once overrode [hidden]).
+    expect(await page.locator('#login-view').isVisible()).toBe(false);
     // No token cookie in header mode.
     expect((await page.context().cookies()).map((c) => c.name)).not.toContain('jwt_access');
     expect(await page.evaluate(() => localStorage.length)).toBe(0);
@@ -165,7 +167,26 @@ describe('sign in', () => {
       .poll(() => page.getByRole('alert').textContent())
       .toContain('Wrong e-mail address or password');
     expect(await state(page)).toBeNull();
+    expect(await page.locator('#session-view').isVisible()).toBe(false);
     expect(await srv.sessions.listSessions('user:u_alice')).toHaveLength(0);
+  });
+
+  it('a phone-sized screen: signed in, nothing wider than the screen', async () => {
+    const srv = await server();
+    const ctx = await browser.newContext({ viewport: { width: 360, height: 740 } });
+    contexts.push(ctx);
+    const page = await open(ctx, srv.url);
+    const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    await signIn(page, 'cookie');
+    await expect.poll(() => page.locator('#me-status').textContent()).toMatch(/^200 OK/);
+    await expect.poll(() => page.locator('#sessions-table tbody tr').count()).toBe(1);
+    expect(await overflow()).toBeLessThanOrEqual(0);
+    // The per-device action stays reachable without scrolling sideways.
+    const action = await page.locator('#sessions-table tbody tr button').boundingBox();
+    expect(action!.x + action!.width).toBeLessThanOrEqual(360);
+    await screenshot(page, 'phone');
+    expect(pageErrors(page)).toEqual([]);
   });
 });
 

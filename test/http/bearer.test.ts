@@ -109,15 +109,14 @@ describe('parseAuthorization', () => {
     );
   });
 
-  it('runs in linear time: 100 KB and 1 MB of spaces, tabs or token characters', () => {
+  it('[H7] runs in linear time: 100 KB and 1 MB of spaces, tabs or token characters', () => {
     for (const filler of [' ', '\t', 'a', ' a']) {
       const small = `Bearer ${filler.repeat(100_000 / filler.length)}x y`;
       const large = `Bearer ${filler.repeat(1_000_000 / filler.length)}x y`;
-      const tSmall = time(() => parseAuthorization(small, IGNORED));
-      const tLarge = time(() => parseAuthorization(large, IGNORED));
-      expect(tLarge).toBeLessThan(100);
-      // Ten times the input: far less than a hundred times the work.
-      expect(tLarge).toBeLessThan(Math.max(tSmall, 0.05) * 40);
+      expect(parseAuthorization(small, IGNORED).kind).toBe('malformed');
+      // A quadratic scan of 1 MB is ~10^12 steps (minutes); a linear one is milliseconds. The bound
+      // is generous so that load on a shared machine cannot make it flaky (no ratio of tiny timings).
+      expect(time(() => parseAuthorization(large, IGNORED))).toBeLessThan(500);
     }
   });
 });
@@ -137,7 +136,7 @@ describe('parseTokenHeader (X-Refresh-Token)', () => {
     }
   });
 
-  it('property: never throws; linear on long whitespace', () => {
+  it('[H7] property: never throws; linear on long whitespace', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary', maxLength: 300 }), (value) => {
         parseTokenHeader(value);

@@ -66,7 +66,7 @@ describe('parseCookieHeader', () => {
     );
   });
 
-  it('property: a name present twice is always ambiguous, wherever the copies are', () => {
+  it('[H4] property: a name present twice is always ambiguous, wherever the copies are', () => {
     fc.assert(
       fc.property(
         cookieName,
@@ -95,7 +95,7 @@ describe('parseCookieHeader', () => {
     );
   });
 
-  it('linear time on separators without "=" and on long whitespace', () => {
+  it('[H7] linear time on separators without "=" and on long whitespace', () => {
     for (const filler of [';', 'a;', ' ', '=']) {
       const header = filler.repeat(1_000_000 / filler.length);
       const t = performance.now();
@@ -125,7 +125,7 @@ describe('serializeCookie', () => {
     );
   });
 
-  it('expired cookie: empty value, same attributes, Max-Age=0 and the epoch', () => {
+  it('[H6] expired cookie: empty value, same attributes, Max-Age=0 and the epoch', () => {
     expect(serializeExpiredCookie('__Host-jwt_access', BASE)).toBe(
       '__Host-jwt_access=; Path=/; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; Secure; SameSite=Lax',
     );

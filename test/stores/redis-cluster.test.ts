@@ -10,16 +10,12 @@ import { Cluster, Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { RedisStore, type RedisStoreOptions } from '../../src/stores/redis/index.js';
 import { keySlot } from '../../src/stores/redis/keys.js';
-import type { StoredSession } from '../../src/stores/store.js';
 import { describeStoreContract } from '../contract/store-contract.js';
+import { record, T0 } from '../support/records.js';
 import { CommandWatch, roundTrips } from '../support/redis-server.js';
-import { describeWithService, SERVICE_URLS, serviceAvailable } from '../support/services.js';
+import { clusterSeeds, describeWithService, SERVICE_URLS, serviceAvailable } from '../support/services.js';
 
-const NODES = SERVICE_URLS.redisCluster.split(',').map((seed) => {
-  const [host, port] = seed.trim().split(':');
-  return { host: host!, port: Number(port) };
-});
-const T0 = 1_700_000_000_000;
+const NODES = clusterSeeds(SERVICE_URLS.redisCluster);
 
 const available = await serviceAvailable('redis cluster', async () => {
   const probe = new Redis({
@@ -41,20 +37,6 @@ const describeCluster = describeWithService(available);
 
 function randomPrefix(): string {
   return `jwts-ctest:${randomBytes(6).toString('hex')}:`;
-}
-
-function record(overrides: Partial<StoredSession> = {}): StoredSession {
-  return {
-    id: randomBytes(16).toString('base64url'),
-    namespace: null,
-    version: 1,
-    createdAt: T0,
-    lastUsedAt: T0,
-    expiresAt: T0 + 60_000,
-    accessRevoked: false,
-    data: '{"s":"opaque"}',
-    ...overrides,
-  };
 }
 
 /** One direct connection per master, for inspection and cleanup (tests may SCAN; the store never does). */

@@ -13,9 +13,10 @@ import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { StoreUnavailableError } from '../../src/errors.js';
 import { createSessions } from '../../src/session/engine.js';
 import { createRedisClient, RedisStore, type RedisStoreOptions } from '../../src/stores/redis/index.js';
-import { LiveCache } from '../../src/stores/redis/live-cache.js';
+import { LiveCache, outdates, parseInvalidation } from '../../src/stores/redis/live-cache.js';
 import type { StoredSession } from '../../src/stores/store.js';
 import { describeStoreContract } from '../contract/store-contract.js';
+import { record, T0 } from '../support/records.js';
 import {
   CommandWatch,
   redisServerInstalled,
@@ -23,10 +24,10 @@ import {
   startRedisServer,
   type ThrowawayRedis,
 } from '../support/redis-server.js';
+import { engineRoundTrips, twoInstancesTakeTurns, until } from '../support/redis-live-cache.js';
 import { describeWithService, SERVICE_URLS, serviceAvailable } from '../support/services.js';
 
 const URL = SERVICE_URLS.redis;
-const T0 = 1_700_000_000_000;
 
 const available = await serviceAvailable('redis', async () => {
   const probe = new Redis(URL, { lazyConnect: true, retryStrategy: () => null, connectTimeout: 2000 });
@@ -47,20 +48,6 @@ const describeThrowaway = describeWithService(available && serverBinary);
 
 function randomPrefix(): string {
   return `jwts-test:${randomBytes(6).toString('hex')}:`;
-}
-
-function record(overrides: Partial<StoredSession> = {}): StoredSession {
-  return {
-    id: randomBytes(16).toString('base64url'),
-    namespace: null,
-    version: 1,
-    createdAt: T0,
-    lastUsedAt: T0,
-    expiresAt: T0 + 60_000,
-    accessRevoked: false,
-    data: '{"s":"opaque"}',
-    ...overrides,
-  };
 }
 
 /** Keys under `prefix` (tests may SCAN; the store never does). */
@@ -131,18 +118,6 @@ afterEach(async () => {
   }
 });
 
-async function until(
-  condition: () => Promise<boolean> | boolean,
-  timeoutMs = 5000,
-  stepMs = 10,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, stepMs));
-  }
-}
-
 const engineKeys = {
   signing: { alg: 'HS256', key: 'redis-suite-secret-0123456789abcdef', kid: 'k1' },
 } as const;
@@ -207,25 +182,48 @@ describeRedis('RedisStore on standalone Redis: round trips and commands', () => 
     expect(names(refresh)).toHaveLength(2);
   });
 
-  it('with the live cache, strict verify costs no round trip and refresh one', async () => {
+  it('with the live cache: login 1 round trip, refresh 1 (the CAS only), strict verify 0', async () => {
     const prefix = randomPrefix();
     const store = open({ prefix, liveCache: true });
-    await until(() => store.cacheStats()!.live);
-    const sessions = createSessions({ keys: engineKeys, store });
-    const pair = await sessions.login({ namespace: 'u' });
-    await sessions.verifyAccess(pair.access); // fills the cache
-    const verify = await watch.record(async () => {
-      for (let i = 0; i < 20; i++) await sessions.verifyAccess(pair.access);
+    const counted = await engineRoundTrips(store, watch, prefix);
+    expect(counted).toEqual({
+      login: ['evalsha'],
+      // every refresh of the chain reads the record its predecessor wrote and cached
+      refresh: [['evalsha'], ['evalsha'], ['evalsha']],
+      verify: [],
+      verifyAfterRefresh: [],
     });
-    expect(roundTrips(verify.commands, prefix)).toHaveLength(0);
-    const refresh = await watch.record(() => sessions.refresh(pair.refresh));
-    // the CAS only (the read was served from the cache); EVAL on the connection's first use of the script
-    expect(roundTrips(refresh.commands, prefix).map((c) => c.name)).toEqual([
-      expect.stringMatching(/^eval(sha)?$/),
-    ]);
-    // the old access token is dead at once, the new one verifies
-    await expect(sessions.verifyAccess(pair.access)).rejects.toMatchObject({ code: 'access_revoked' });
-    await expect(sessions.verifyAccess(refresh.result.access)).resolves.toBeTruthy();
+  });
+
+  it('a stale cached record costs a failed CAS and one re-read, never a wrong answer', async () => {
+    const prefix = randomPrefix();
+    const a = open({ prefix, liveCache: true });
+    // C writes without publishing: exactly what A sees while an invalidation is still on its way
+    const silent = open({ prefix, publishInvalidations: false });
+    await until(() => a.cacheStats()!.live);
+    const s = record({ expiresAt: Date.now() + 60_000 });
+    await a.create(s);
+    await a.replace({ ...s, version: 2, data: 'by A' }, 1, T0); // warm the scripts
+    expect(await silent.replace({ ...s, version: 3, data: 'by C' }, 2, T0)).toBe(true);
+    // A's cache still holds version 2: its CAS fails (one round trip) ...
+    const cas = await watch.record(() => a.replace({ ...s, version: 3, data: 'stale' }, 2, T0));
+    expect(cas.result).toBe(false);
+    expect(roundTrips(cas.commands, prefix).map((c) => c.name)).toEqual(['evalsha']);
+    // ... which evicts the record: the retry's read goes to Redis and sees C's write
+    const reread = await watch.record(() => a.get(s.id, T0));
+    expect(roundTrips(reread.commands, prefix).map((c) => c.name)).toEqual(['hmget']);
+    expect(reread.result).toMatchObject({ version: 3, data: 'by C' });
+
+    // Through the engine: A caches its login; C refreshes silently; A's refresh with the rotated-out
+    // token costs the CAS that fails, one re-read, and detects the reuse (session revoked).
+    const engineA = createSessions({ keys: engineKeys, store: a });
+    const engineC = createSessions({ keys: engineKeys, store: silent });
+    const pair = await engineA.login();
+    const rotated = await engineC.refresh(pair.refresh);
+    const retry = await watch.record(() => engineA.refresh(pair.refresh).catch((e: unknown) => e));
+    expect(retry.result).toMatchObject({ code: 'refresh_reused' });
+    expect(roundTrips(retry.commands, prefix).map((c) => c.name)).toEqual(['evalsha', 'hmget', 'evalsha']);
+    await expect(engineA.verifyAccess(rotated.access)).rejects.toMatchObject({ code: 'session_not_found' });
   });
 
   it('never uses KEYS or SCAN, in any operation or script', async () => {
@@ -475,10 +473,10 @@ describeThrowaway('RedisStore failure behaviour (throwaway redis-server)', () =>
     const store = open({ commandTimeout: 200, liveCache: { heartbeatInterval: 100 } }, server.url);
     await until(() => store.cacheStats()!.live);
     const s = record({ expiresAt: Date.now() + 60_000 });
-    await store.create(s);
+    await store.create(s); // cached as written
     expect(await store.get(s.id, T0)).not.toBeNull();
     expect(await store.get(s.id, T0)).not.toBeNull();
-    expect(store.cacheStats()!.hits).toBe(1);
+    expect(store.cacheStats()!.hits).toBe(2);
     await server.stop();
     await until(() => !store.cacheStats()!.live, 2000);
     // the cached session is not served: the lookup goes to Redis, which is down

@@ -22,6 +22,10 @@ import type { StoredSession } from '../../src/stores/store.js';
 import { describeStoreContract } from '../contract/store-contract.js';
 import { TcpProxy } from '../support/tcp-proxy.js';
 
+export { record, T0 } from '../support/records.js';
+
+import { record, T0 } from '../support/records.js';
+
 export interface SqlTarget {
   /** Class name, e.g. `PostgresStore`. */
   name: string;
@@ -40,24 +44,8 @@ export interface SqlTarget {
   serverUrl?: string;
 }
 
-export const T0 = 1_700_000_000_000;
-
 export function uniquePrefix(): string {
   return `t${randomBytes(5).toString('hex')}_`;
-}
-
-export function record(overrides: Partial<StoredSession> = {}): StoredSession {
-  return {
-    id: randomBytes(16).toString('base64url'),
-    namespace: null,
-    version: 1,
-    createdAt: T0,
-    lastUsedAt: T0,
-    expiresAt: T0 + 60_000,
-    accessRevoked: false,
-    data: JSON.stringify({ note: 'opaque ✓ 🔑', n: 1 }),
-    ...overrides,
-  };
 }
 
 export async function dropTables(target: SqlTarget, prefix: string): Promise<void> {

@@ -5,15 +5,9 @@
  */
 import { describe } from 'vitest';
 
-export const SERVICE_URLS = {
-  redis: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-  /** Comma-separated loopback host:port seeds of a Redis Cluster. */
-  redisCluster: process.env.REDIS_CLUSTER_NODES ?? '127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002',
-  postgres: process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
-  mysql: process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306/test',
-} as const;
+import { IN_CI } from './service-urls.js';
 
-export const IN_CI = process.env.CI === 'true';
+export { clusterSeeds, IN_CI, SERVICE_URLS } from './service-urls.js';
 
 /**
  * Probes a service once, before the suite is defined (top-level await in the test file), so a

@@ -45,7 +45,7 @@ function emit(value: unknown, pick: (n: number) => number, state: { dup: boolean
 }
 
 describe('strict JSON objects', () => {
-  it('detects duplicate names exactly (random documents, whitespace, escapes, nesting)', () => {
+  it('[T3] detects duplicate names exactly (random documents, whitespace, escapes, nesting)', () => {
     fc.assert(
       fc.property(
         fc.dictionary(fc.string({ maxLength: 6 }), fc.jsonValue({ maxDepth: 4 }), { maxKeys: 6 }),
@@ -65,7 +65,7 @@ describe('strict JSON objects', () => {
     );
   });
 
-  it('strings full of quotes, colons and backslashes are not duplicates', () => {
+  it('[T3] strings full of quotes, colons and backslashes are not duplicates', () => {
     const tricky = ['":', '\\', '\\"', '\\\\":', ' : ', '"a":1,"a":2', '{"k":1}', 'x\\":"y'];
     for (const s of tricky) {
       const doc = { a: s, b: { a: s, c: [s, { a: s }] }, [s]: s };
@@ -75,7 +75,7 @@ describe('strict JSON objects', () => {
     }
   });
 
-  it('only objects, only bounded nesting', () => {
+  it('[T3] only objects, only bounded nesting', () => {
     for (const t of [
       '[]',
       '1',
@@ -100,7 +100,7 @@ describe('strict JSON objects', () => {
     expect(parseJsonObjectText(nest(4000))).toBeUndefined();
   });
 
-  it('UTF-8 must be well-formed; a real U+FFFD is fine', () => {
+  it('[T3] UTF-8 must be well-formed; a real U+FFFD is fine', () => {
     expect(parseJsonObjectBytes(Buffer.from('{"a":"\ufffd"}'))).toEqual({ a: '\ufffd' });
     expect(
       parseJsonObjectBytes(Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xc3, 0x22, 0x7d])),
@@ -125,7 +125,7 @@ describe('strict JSON objects', () => {
 });
 
 describe('canonical base64url', () => {
-  it('accepts exactly the encodings of byte strings', () => {
+  it('[T2] accepts exactly the encodings of byte strings', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 40 }), (bytes) => {
         const text = encodeBase64url(bytes);
@@ -144,6 +144,38 @@ describe('canonical base64url', () => {
         },
       ),
       { numRuns: 3000 },
+    );
+  });
+
+  it('[T2] the fast decoder agrees exactly with the reference on valid encodings with one character changed or inserted', () => {
+    // Every character Node's lenient decoder might skip, accept or misread: all of ASCII, Latin-1,
+    // U+0141 (read as "A" by some decoders), a surrogate pair, and the other base64 spellings.
+    const odd = [
+      ...Array.from({ length: 256 }, (_, i) => String.fromCharCode(i)),
+      '\u0141',
+      '\u2028',
+      '\ufeff',
+      '😀',
+    ];
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 70 }),
+        fc.constantFrom(...odd),
+        fc.nat(),
+        fc.boolean(),
+        (bytes, ch, at, insert) => {
+          const valid = encodeBase64url(bytes);
+          const i = valid.length === 0 ? 0 : at % (valid.length + (insert ? 1 : 0));
+          const text = `${valid.slice(0, i)}${ch}${valid.slice(insert ? i : i + 1)}`;
+          const reference =
+            /^[A-Za-z0-9_-]*$/.test(text) && Buffer.from(text, 'base64url').toString('base64url') === text;
+          expect(isCanonicalBase64url(text), JSON.stringify(text)).toBe(reference);
+          const decoded = decodeBase64url(text);
+          expect(decoded !== undefined, JSON.stringify(text)).toBe(reference);
+          if (decoded !== undefined) expect(decoded).toEqual(Buffer.from(text, 'base64url'));
+        },
+      ),
+      { numRuns: 20000 },
     );
   });
 });

@@ -38,7 +38,7 @@ describe('SECURITY.md: token parsing and verification', () => {
     expect(hs.verify(hsToken(), at).payload.sub).toBe('1234567890');
   });
 
-  it('size cap before any parsing (default 8 KiB)', () => {
+  it('[T1] size cap before any parsing (default 8 KiB, configurable)', () => {
     // A correctly signed token just over the cap is refused as too large, not parsed.
     const big = hsToken(HEADER, claims({ pad: 'x'.repeat(8192) }));
     expectCode(() => hs.verify(big, at), 'token_too_large', TokenFormatError);
@@ -51,12 +51,18 @@ describe('SECURITY.md: token parsing and verification', () => {
     expect(token.length).toBeGreaterThan(256);
     expectCode(() => small.verify(token, at), 'token_too_large');
     expect(hs.verify(token, at).payload.pad).toBe('x'.repeat(200));
+    // Bounded time whatever the size: 14 MB of pathological JSON-ish text is refused without being read.
+    const huge = `${'{"a":['.repeat(1 << 20)}.${'"\\'.repeat(1 << 22)}.x`;
+    const started = performance.now();
+    for (let i = 0; i < 1000; i++) expectCode(() => hs.verify(huge, at), 'token_too_large');
+    // Generous: 1000 O(1) refusals take about a millisecond; one scan of the 14 MB would take ~10 ms.
+    expect(performance.now() - started).toBeLessThan(2000);
     // Nothing at all.
     expectCode(() => hs.verify('', at), 'token_missing', TokenFormatError);
     expectCode(() => hs.verify(undefined as unknown as string, at), 'token_missing');
   });
 
-  it('exactly three segments', () => {
+  it('[T2] exactly three segments', () => {
     const [h, p, s] = segments(hsToken());
     for (const bad of [
       `${h}.${p}`,
@@ -74,7 +80,7 @@ describe('SECURITY.md: token parsing and verification', () => {
     expectCode(() => hs.verify(`${h}..${s}`, at), 'token_malformed');
   });
 
-  it('each segment strict canonical base64url: alphabet only, no padding, no whitespace, no unused non-zero bits', () => {
+  it('[T2] each segment strict canonical base64url: alphabet only, no padding, no whitespace, no unused non-zero bits', () => {
     const token = hsToken();
     const [h, p, s] = segments(token);
     const variants: string[] = [];
@@ -122,9 +128,23 @@ describe('SECURITY.md: token parsing and verification', () => {
       const resigned = `${input}.${rawSign('HS256', SECRET_KEY, input).toString('base64url')}`;
       expectCode(() => hs.verify(resigned, at), 'token_malformed');
     }
+    // Correctly signed (by a key holder) yet not canonical: still refused as malformed, for the
+    // payload of an HMAC token and the signature of an asymmetric one.
+    const es = keyFor('ES256');
+    const esCodec = new JwtCodec({ keys: { signing: { alg: 'ES256', key: es.privateKey } } });
+    const [eh, ep, esig] = segments(esCodec.sign('at+jwt', claims()));
+    for (const ch of ['+', '/', '=', ' ', '\n', 'é', '\u0141', '!', '.']) {
+      const input = `${h}.${p.slice(0, 8)}${ch}${p.slice(9)}`;
+      const resigned = `${input}.${rawSign('HS256', SECRET_KEY, input).toString('base64url')}`;
+      expectCode(() => hs.verify(resigned, at), 'token_malformed');
+      if (ch !== '.') {
+        const sneakySig = `${esig.slice(0, 8)}${ch}${esig.slice(9)}`;
+        expectRefused(() => esCodec.verify(`${eh}.${ep}.${sneakySig}`, at));
+      }
+    }
   });
 
-  it('a JWE, JSON serialization or polyglot input is refused', () => {
+  it('[T2] a JWE, JSON serialization or polyglot input is refused', () => {
     const token = hsToken();
     const [h, p, s] = segments(token);
     const jwe = `${b64(JSON.stringify({ alg: 'dir', enc: 'A256GCM', kid: KID }))}..${b64('iv')}.${p}.${s}`;
@@ -141,7 +161,7 @@ describe('SECURITY.md: token parsing and verification', () => {
     expectCode(() => hs.verify(hsToken({ ...HEADER, zip: 'DEF' }), at), 'token_malformed');
   });
 
-  it('header and payload must be JSON objects', () => {
+  it('[T3] header and payload must be JSON objects', () => {
     for (const notObject of [
       '[]',
       '"string"',
@@ -165,7 +185,7 @@ describe('SECURITY.md: token parsing and verification', () => {
     ).toBe('1234567890');
   });
 
-  it('header and payload must be valid UTF-8', () => {
+  it('[T3] header and payload must be valid UTF-8', () => {
     const json = Buffer.from(JSON.stringify(claims({ name: 'XX' })), 'utf8');
     const at1 = json.indexOf('XX');
     const illFormed = [
@@ -203,7 +223,7 @@ describe('SECURITY.md: token parsing and verification', () => {
     expect(ok.payload.name).toBe('Zoë \ufffd 😀 日本');
   });
 
-  it('no duplicate member names, at any depth', () => {
+  it('[T3] no duplicate member names, at any depth', () => {
     const h = JSON.stringify(HEADER);
     const p = JSON.stringify(claims());
     const dupHeaders = [
@@ -238,7 +258,7 @@ describe('SECURITY.md: token parsing and verification', () => {
     expect(hs.verify(hsToken(HEADER, JSON.stringify(tricky, null, 2)), at).payload).toEqual(tricky);
   });
 
-  it('signature checked before any claim (an expired token with a bad signature reports the signature)', () => {
+  it('[T4] signature checked before any claim (an expired token with a bad signature reports the signature)', () => {
     const expired = hsToken(HEADER, claims({ exp: NOW - 10 }));
     expect(() => hs.verify(expired, at)).toThrow(TokenExpiredError);
     const [h, p, s] = segments(expired);
@@ -254,9 +274,26 @@ describe('SECURITY.md: token parsing and verification', () => {
       'signature_invalid',
     );
     expectCode(() => other.verify(hsToken(HEADER, '{"not json'), at), 'signature_invalid');
+    // The same for asymmetric keys: an expired ES256/EdDSA token under a foreign key.
+    for (const alg of ['ES256', 'EdDSA'] as const) {
+      const ours = keyFor(alg);
+      const codec = new JwtCodec({ keys: { signing: { alg, key: ours.privateKey } } });
+      const expiredEs = codec.sign('at+jwt', claims({ exp: NOW - 10 }));
+      expectCode(() => codec.verify(expiredEs, at), 'token_expired', TokenExpiredError);
+      const forged = craft({
+        header: { alg, typ: 'at+jwt', kid: ours.kid },
+        payload: claims({ exp: NOW - 10 }),
+        alg,
+        key: (alg === 'ES256'
+          ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
+          : generateKeyPairSync('ed25519')
+        ).privateKey,
+      });
+      expectCode(() => codec.verify(forged, at), 'signature_invalid', TokenFormatError);
+    }
   });
 
-  it('refuses alg none in any case', () => {
+  it('[T5] refuses alg none in any case', () => {
     const p = claims();
     for (const alg of ['none', 'NONE', 'None', 'nOnE', 'none ']) {
       const header = { alg, typ: 'at+jwt', kid: KID };
@@ -277,7 +314,7 @@ describe('SECURITY.md: token parsing and verification', () => {
     );
   });
 
-  it("refuses an algorithm outside the key's (the algorithm comes from the key, never the token)", () => {
+  it("[T5] refuses an algorithm outside the key's (the algorithm comes from the key, never the token)", () => {
     const p = claims();
     // Same secret, other HMAC algorithms: correctly MACed with that algorithm, still refused.
     for (const alg of ['HS384', 'HS512'] as const) {
@@ -317,7 +354,7 @@ describe('SECURITY.md: token parsing and verification', () => {
     );
   });
 
-  it('HMAC with a public key as secret (key confusion) is impossible', () => {
+  it('[T5] HMAC with a public key as secret (key confusion) is impossible', () => {
     const rsa = keyFor('RS256');
     const ed = keyFor('EdDSA');
     // Configuration: a public (or private) key, in any form, is never an HMAC secret.
@@ -340,6 +377,8 @@ describe('SECURITY.md: token parsing and verification', () => {
     const rs = new JwtCodec({ keys: { signing: { alg: 'RS256', key: rsa.privateKey } } });
     for (const secret of [
       rsa.publicPem!,
+      JSON.stringify(rsa.publicJwk),
+      rsa.publicJwk!.n!,
       Buffer.from(rsa.publicKey!.export({ format: 'der', type: 'spki' })),
     ]) {
       const forged = craft({
@@ -361,7 +400,7 @@ describe('SECURITY.md: token parsing and verification', () => {
     ).toThrow(ConfigurationError);
   });
 
-  it('refuses an empty signature', () => {
+  it('[T5] refuses an empty signature', () => {
     const [h, p] = segments(hsToken());
     expectCode(() => hs.verify(`${h}.${p}.`, at), 'signature_invalid', TokenFormatError);
     for (const alg of ['ES256', 'EdDSA', 'RS256'] as const) {
@@ -373,7 +412,7 @@ describe('SECURITY.md: token parsing and verification', () => {
     expectCode(() => hs.decodeUnverified(`${h}.${p}.`), 'signature_invalid');
   });
 
-  it('kid is only an exact lookup among configured keys', () => {
+  it('[T6] kid is only an exact lookup among configured keys', () => {
     const p = claims();
     expectCode(
       () => hs.verify(hsToken({ alg: 'HS256', typ: 'at+jwt' }, p), at),
@@ -408,7 +447,7 @@ describe('SECURITY.md: token parsing and verification', () => {
     expectCode(() => weird.verify(hsToken({ ...HEADER, kid: 'toString' }, p), at), 'kid_unknown');
   });
 
-  it('jku, x5u, jwk and x5c never select a key (headers carrying them are refused)', () => {
+  it('[T6] jku, x5u, jwk and x5c never select a key (headers carrying them are refused)', () => {
     const p = claims({ sub: 'admin' });
     const attacker = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const attackerJwk = attacker.publicKey.export({ format: 'jwk' });
@@ -441,7 +480,7 @@ describe('SECURITY.md: token parsing and verification', () => {
     }
   });
 
-  it('refuses crit (any value) and b64 (any value)', () => {
+  it('[T6] refuses crit (any value, known or unknown) and b64 (false or true)', () => {
     for (const extra of [
       { crit: ['exp'] },
       { crit: [] },
@@ -459,7 +498,7 @@ describe('SECURITY.md: token parsing and verification', () => {
     );
   });
 
-  it('ECDSA signatures: IEEE P1363 of the exact length; all-zero, r=0 and s=0 refused', () => {
+  it('[T7] ECDSA signatures: IEEE P1363 of the exact length; all-zero, r=0 and s=0 refused', () => {
     for (const [alg, half] of [
       ['ES256', 32],
       ['ES384', 48],
@@ -490,7 +529,7 @@ describe('SECURITY.md: token parsing and verification', () => {
     }
   });
 
-  it('weak keys refused at configuration: HMAC secret shorter than the hash output, RSA under 2048 bits', () => {
+  it('[T8] weak keys refused at configuration: HMAC secret shorter than the hash output, RSA under 2048 bits', () => {
     for (const [alg, bytes] of [
       ['HS256', 32],
       ['HS384', 48],
@@ -574,7 +613,7 @@ describe('SECURITY.md: token parsing and verification', () => {
     ).toThrow(ConfigurationError);
   });
 
-  it('exp required, a finite integer', () => {
+  it('[T9] exp required, a finite integer', () => {
     const cases: unknown[] = [
       undefined,
       '1760000000',
@@ -614,7 +653,7 @@ describe('SECURITY.md: token parsing and verification', () => {
     ).toBe(NOW - 100);
   });
 
-  it('exp is exact with the default leeway 0; nbf and iat checked with a finite, bounded leeway', () => {
+  it('[T9] exp is exact with the default leeway 0; nbf and iat checked with a finite, bounded leeway', () => {
     const exp = NOW + 100;
     const t = hsToken(HEADER, claims({ exp }));
     expect(hs.verify(t, { ...at, now: exp - 0.001 }).payload.exp).toBe(exp);
@@ -645,7 +684,7 @@ describe('SECURITY.md: token parsing and verification', () => {
     expectCode(() => lenient.verify(t, { ...at, now: exp + 59, leeway: 0 }), 'token_expired');
   });
 
-  it('iss / aud / sub exact when configured (no array tricks)', () => {
+  it('[T9] iss / aud / sub exact when configured (no array tricks)', () => {
     const codec = new JwtCodec({ keys: hs.keys, issuer: 'https://auth.example.com', audience: 'api' });
     const good = { iss: 'https://auth.example.com', aud: 'api' };
     expect(codec.verify(hsToken(HEADER, claims(good)), at).payload.aud).toBe('api');
@@ -699,7 +738,7 @@ describe('SECURITY.md: token parsing and verification', () => {
     expectCode(() => codec.sign('at+jwt', claims({ iss: 'other' })), 'payload_invalid');
   });
 
-  it('exp - iat never beyond the configured lifetime', () => {
+  it('[T9] exp - iat never beyond the configured lifetime', () => {
     const t = hsToken(HEADER, claims({ iat: NOW, exp: NOW + 900 }));
     expect(hs.verify(t, { ...at, maxLifetime: 900 }).payload.exp).toBe(NOW + 900);
     expectCode(() => hs.verify(t, { ...at, maxLifetime: 899 }), 'claim_invalid');
@@ -714,7 +753,7 @@ describe('SECURITY.md: token parsing and verification', () => {
     }
   });
 
-  it('typ separates access from refresh tokens', () => {
+  it('[T9] typ separates access from refresh tokens', () => {
     const access = hs.sign('at+jwt', claims());
     const refresh = hs.sign('rt+jwt', claims());
     expect(hs.verify(access, at).header.typ).toBe('at+jwt');
@@ -730,7 +769,7 @@ describe('SECURITY.md: token parsing and verification', () => {
     expectCode(() => hs.verify(access, undefined as never), 'payload_invalid');
   });
 
-  it('a payload carrying __proto__ / constructor keys pollutes nothing', () => {
+  it('[T10] a payload carrying __proto__ / constructor keys pollutes nothing', () => {
     const payload = `{"exp":${NOW + 60},"__proto__":{"polluted":"yes","exp":1},"constructor":{"prototype":{"polluted":"yes"}},"nested":{"__proto__":{"isAdmin":true}}}`;
     const { payload: verified } = hs.verify(hsToken(HEADER, payload), at);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
@@ -761,7 +800,7 @@ describe('SECURITY.md: token parsing and verification', () => {
     );
   });
 
-  it('comparisons of secrets are constant-time and never throw on unequal lengths', () => {
+  it('[T13] HMAC signature comparison: any length or content of the presented signature is a typed refusal, never a throw', () => {
     const [h, p, s] = segments(hsToken());
     for (const sig of ['', 'AA', s.slice(0, -2), `${s}AA`, `${s}${s}`, 'A'.repeat(43)]) {
       expectRefused(() => hs.verify(`${h}.${p}.${sig}`, at));

@@ -1,8 +1,10 @@
 /**
- * SECURITY.md: "The signature layer passes the Wycheproof vectors": every `valid` case accepted,
- * every `invalid` case refused (false, or a typed error — never another exception), `acceptable`
- * either way. Both forms of the verifier are driven: over signature bytes (`createVerifier`) and
- * over base64url signature text (`createCompactVerifier`, the codec's hot path).
+ * SECURITY.md T14: "The signature layer passes the Wycheproof vectors": every `valid` case accepted,
+ * every `invalid` case refused, `acceptable` either way. Driven through every form of the verifier:
+ * over signature bytes (`createVerifier`, `verifySignature`: false, never an exception), over the
+ * base64url text (`createCompactVerifier`), and through the codec's own signature step
+ * (`assertCompactSignature` on the verifier a `KeyRing` prepares from the vector's PEM key), which
+ * must refuse every invalid case with a typed `TokenFormatError`.
  *
  * HMAC: JWS uses full-length tags only, so groups with truncated tags are skipped (counted in the
  * test names). Vector keys may be shorter than the hash output: that is the key ring's weak-key
@@ -10,11 +12,18 @@
  */
 import { Buffer } from 'node:buffer';
 import { createPublicKey, createSecretKey, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { JwtSessionsError } from '../../src/errors.js';
-import type { Algorithm } from '../../src/tokens/index.js';
-import { createCompactVerifier, createVerifier, verifySignature } from '../../src/tokens/signature.js';
+import { JwtSessionsError, TokenFormatError } from '../../src/errors.js';
+import { type Algorithm, KeyRing } from '../../src/tokens/index.js';
+import { keyRingInternals } from '../../src/tokens/keys.js';
+import {
+  assertCompactSignature,
+  type CompactVerifier,
+  createCompactVerifier,
+  createVerifier,
+  verifySignature,
+} from '../../src/tokens/signature.js';
 
 interface TestCase {
   tcId: number;
@@ -40,10 +49,37 @@ interface VectorFile {
   testGroups: TestGroup[];
 }
 
+const FIXTURES = new URL('../fixtures/wycheproof/', import.meta.url);
+
 function load(name: string): VectorFile {
-  return JSON.parse(
-    readFileSync(new URL(`../fixtures/wycheproof/${name}`, import.meta.url), 'utf8'),
-  ) as VectorFile;
+  return JSON.parse(readFileSync(new URL(name, FIXTURES), 'utf8')) as VectorFile;
+}
+
+/**
+ * The compact verifier the codec would use for this key: prepared by a `KeyRing` (PEM import and
+ * every configuration check) when the key is one the ring accepts. HMAC vector keys shorter than
+ * the hash output are weak keys the ring refuses (T8): for those, the raw compact verifier.
+ */
+function codecVerifier(alg: Algorithm, pem: string | undefined, secret: KeyObject): CompactVerifier {
+  if (pem === undefined && (secret.symmetricKeySize ?? 0) < Number(alg.slice(2)) / 8) {
+    return createCompactVerifier(alg, secret);
+  }
+  const ring = KeyRing.from({
+    signing: { alg: 'HS512', key: Buffer.alloc(64, 1) },
+    previous: [{ alg, key: pem ?? secret, kid: 'vector' }],
+  });
+  return keyRingInternals(ring).byKid.get('vector')!.verifyCompact;
+}
+
+/** The codec's signature step: `true` when it returns, `false` for a typed refusal; rethrows anything else. */
+function codecStep(verify: CompactVerifier, msg: Uint8Array, text: string): boolean {
+  try {
+    assertCompactSignature(verify, msg, text, 0);
+    return true;
+  } catch (error) {
+    if (error instanceof TokenFormatError && error.code === 'signature_invalid') return false;
+    throw error;
+  }
 }
 
 interface Outcome {
@@ -92,7 +128,11 @@ function check(file: string, alg: Algorithm) {
       continue;
     }
     let key: KeyObject | undefined;
-    if (!hmac) key = createPublicKey(group.publicKeyPem!);
+    let groupVerifier: CompactVerifier | undefined;
+    if (!hmac) {
+      key = createPublicKey(group.publicKeyPem!);
+      groupVerifier = codecVerifier(alg, group.publicKeyPem!, key);
+    }
     for (const tc of group.tests) {
       total++;
       tally[tc.result]++;
@@ -105,6 +145,10 @@ function check(file: string, alg: Algorithm) {
         run(() => verifySignature(k, alg, msg, sig)),
         // The compact form inside a longer text (as in a token: the signature is the last segment).
         run(() => createCompactVerifier(alg, k)(msg, `x.y.${sig.toString('base64url')}`, 4)),
+        // The codec's step on the ring-prepared verifier: accepted, or a typed signature_invalid.
+        run(() =>
+          codecStep(groupVerifier ?? codecVerifier(alg, undefined, k), msg, sig.toString('base64url')),
+        ),
       ];
       for (const [i, o] of outcomes.entries()) {
         if (o.error !== undefined && !(o.error instanceof JwtSessionsError)) {
@@ -141,25 +185,35 @@ const FILES: [string, Algorithm][] = [
   ['rsa_pss_2048_sha256_mgf1_32_test.json', 'PS256'],
 ];
 
-describe('Wycheproof signature vectors', () => {
+const HMAC_FILES: [string, Algorithm][] = [
+  ['hmac_sha256_test.json', 'HS256'],
+  ['hmac_sha384_test.json', 'HS384'],
+  ['hmac_sha512_test.json', 'HS512'],
+];
+
+describe('[T14] Wycheproof signature vectors', () => {
+  it('[T14] every vector file in test/fixtures/wycheproof is run, with the licence beside them', () => {
+    const present = readdirSync(FIXTURES).filter((f) => f.endsWith('.json'));
+    const used = [...FILES, ...HMAC_FILES].map(([file]) => file);
+    expect([...present].sort()).toEqual([...used].sort());
+    expect(readdirSync(FIXTURES)).toContain('LICENSE');
+    for (const file of present) expect(load(file).numberOfTests).toBeGreaterThan(0);
+  });
+
   for (const [file, alg] of FILES) {
     const n = count(file, alg);
-    it(`${alg} (${file}): ${n.total} cases — ${n.tally.valid} valid accepted, ${n.tally.invalid} invalid refused, ${n.tally.acceptable} acceptable`, () => {
+    it(`[T14] ${alg} (${file}): ${n.total} cases — ${n.tally.valid} valid accepted, ${n.tally.invalid} invalid refused, ${n.tally.acceptable} acceptable`, () => {
       const result = check(file, alg);
       expect(result.failures).toEqual([]);
       expect(result.total).toBe(result.data.numberOfTests);
       expect(result.tally.valid).toBeGreaterThan(0);
       expect(result.tally.invalid).toBeGreaterThan(0);
-    });
+    }, 90_000); // P-521: ~2000 verifications, slow on a loaded 2-core machine
   }
 
-  for (const [file, alg] of [
-    ['hmac_sha256_test.json', 'HS256'],
-    ['hmac_sha384_test.json', 'HS384'],
-    ['hmac_sha512_test.json', 'HS512'],
-  ] as const) {
+  for (const [file, alg] of HMAC_FILES) {
     const n = count(file, alg);
-    it(`${alg} (${file}): ${n.total} full-length-tag cases pass; ${n.skipped} cases with other tag sizes skipped (truncated or over-long; JWS uses full-length tags only)`, () => {
+    it(`[T14] ${alg} (${file}): ${n.total} full-length-tag cases pass; ${n.skipped} cases with other tag sizes skipped (truncated or over-long; JWS uses full-length tags only)`, () => {
       const result = check(file, alg);
       expect(result.failures).toEqual([]);
       expect(result.total + result.skipped).toBe(result.data.numberOfTests);

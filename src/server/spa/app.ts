@@ -5,7 +5,7 @@
  */
 import { ApiError, type AuthState, type Mode, me, revokeSession, type SessionRow, sessions } from './api.js';
 import { Auth } from './auth.js';
-import { clockTime, countdown, deviceName, relativeTime, spokenDuration } from './format.js';
+import { clockTime, countdown, dateTime, deviceName, relativeTime, spokenDuration } from './format.js';
 
 function $(id: string): HTMLElement {
   const element = document.getElementById(id);
@@ -216,7 +216,7 @@ class App {
       state.mode === 'header' ? 'Authorization header' : 'HttpOnly cookies + CSRF';
     $('session-id').textContent = state.sessionId;
     $('access-at').textContent = `until ${clockTime(state.accessExpiresAt)}`;
-    $('refresh-at').textContent = new Date(state.refreshExpiresAt).toLocaleString();
+    $('refresh-at').textContent = dateTime(state.refreshExpiresAt);
     this.#tick();
     this.#tickTimer = setInterval(() => this.#tick(), 250);
     this.#pollTimer = setInterval(() => {

@@ -18,6 +18,7 @@
 
 import type { AuthState, Mode } from './api.js';
 import * as api from './api.js';
+import { clockTime } from './format.js';
 
 const CHANNEL = 'jwt-sessions-demo';
 const LOCK = 'jwt-sessions-demo-refresh';
@@ -144,7 +145,7 @@ export class Auth {
         this.#set(next, 'refresh');
         this.#share(next);
         this.#log(
-          `Refreshed the tokens (${reason}); new access token valid until ${new Date(next.accessExpiresAt).toLocaleTimeString()}`,
+          `Refreshed the tokens (${reason}); new access token valid until ${clockTime(next.accessExpiresAt)}`,
         );
         // Hold the lock a moment so the broadcast reaches the waiting tabs before they look.
         if (this.crossTabLocks) await sleep(LOCK_HOLD_MS);

@@ -36,8 +36,14 @@ export function relativeTime(at: number, now = Date.now()): string {
   return delta > 0 ? `in ${text}` : `${text} ago`;
 }
 
+/** "4:26:13 PM" (the user's locale): one format for every time of day on the page. */
 export function clockTime(at: number): string {
-  return new Date(at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  return new Date(at).toLocaleTimeString([], { hour: 'numeric', minute: '2-digit', second: '2-digit' });
+}
+
+/** "Nov 30, 2026, 4:26 PM" (the user's locale), for dates days away. */
+export function dateTime(at: number): string {
+  return new Date(at).toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' });
 }
 
 /** "Chrome on Linux", "Firefox on Windows", "curl" — enough to recognise a device in a list. */

@@ -1,13 +1,21 @@
 /**
- * The live revocation cache: an in-process, size-bounded cache of sessions read from Redis, kept
- * fresh by invalidations every store instance publishes on `<prefix>inv` from inside its write
- * scripts (so an invalidation is atomic with the write it announces). With it, strict verification
- * (the engine's `store.get`) costs no round trip while the session does not change.
+ * The live revocation cache: an in-process, size-bounded cache of sessions read from Redis or
+ * written by this instance, kept fresh by invalidations every store instance publishes on
+ * `<prefix>inv` from inside its write scripts (so an invalidation is atomic with the write it
+ * announces). With it, strict verification (the engine's `store.get`) costs no round trip while
+ * the session does not change, and a refresh costs only its compare-and-swap: the instance that
+ * wrote a session caches the record it wrote.
  *
- * Protocol (messages on the channel):
- *   i:<id>   session <id> changed or ended (replace, touch, delete, namespace revoke/delete)
- *   a        every session may have changed (deleteAll)
- *   h:<iid>  heartbeat of the store instance <iid> (each instance publishes its own)
+ * Protocol (messages on the channel; `<id>` last, since ids are opaque strings):
+ *   w:<v>:<id>          session <id> was fully rewritten and now has version <v> (replace, access
+ *                       revocation). Every version is produced by exactly one write (replace is a
+ *                       compare-and-swap on the version, revocation increments it), so a cached
+ *                       record of version >= <v> already includes this write: only older ones go.
+ *   t:<v>:<u>:<e>:<id>  session <id> at version <v> got lastUsedAt <u> and expiresAt <e> (touch):
+ *                       drops a cached record of version <= <v> unless it holds exactly these times.
+ *   i:<id>              session <id> ended (delete, namespace delete): always dropped.
+ *   a                   every session may have changed (deleteAll): everything dropped.
+ *   h:<iid>             heartbeat of the store instance <iid> (each instance publishes its own).
  *
  * Fail closed: the cache is consulted only while it is *live*: subscribed, and this instance's own
  * heartbeat came back through Redis within `maxSilence` ms. A dropped subscription (connection
@@ -15,10 +23,14 @@
  * live at once or within `maxSilence`: it is flushed and every `get` goes to Redis until it is
  * subscribed again and a fresh heartbeat has arrived (then it is flushed again and refills).
  *
- * Read/invalidate race: a `get` reply can be overtaken by the invalidation of a write that ran
- * right after it on the server (they travel on different connections). Each in-flight read holds
- * a ticket; an invalidation of its id (or any flush) spoils the ticket, and a spoiled read's
- * result is returned but not cached.
+ * Races: a read's reply, or a write's, can be overtaken by the invalidation of a write that ran
+ * right after it on the server (replies and messages travel on different connections). Each read
+ * or own write in flight holds a ticket that collects the invalidations of its id; on completion
+ * its record is cached only if none of them outdates it (the same rule as for cached records) and
+ * nothing was flushed meanwhile. A local write spoils the tickets of reads of its id in flight, and
+ * a read never replaces a cached record of a higher version, so this instance never serves the
+ * record its own write just replaced. Invalidations describing writes older than a record (late
+ * deliveries) leave it alone.
  */
 import { randomBytes } from 'node:crypto';
 import { ConfigurationError } from '../../errors.js';
@@ -46,11 +58,21 @@ interface Entry {
   storedAt: number;
 }
 
-/** An in-flight read: cached on completion only if nothing invalidated it meanwhile. */
+/** What an invalidation says happened to a session (see the protocol above). */
+export type SessionChange =
+  | { readonly kind: 'ended' }
+  | { readonly kind: 'written'; readonly version: number }
+  | { readonly kind: 'touched'; readonly version: number; readonly lastUsedAt: number; readonly expiresAt: number };
+
+/** Changes a ticket remembers at most; past that it is spoiled (a hot session: read it again). */
+const MAX_TICKET_CHANGES = 16;
+
+/** A read or own write in flight: its record is cached on completion only if nothing outdates it. */
 export interface ReadTicket {
   readonly id: string;
   readonly epoch: number;
   spoiled: boolean;
+  readonly changes: SessionChange[];
 }
 
 export interface LiveCacheStats {
@@ -86,9 +108,14 @@ export class LiveCache {
   readonly #onMessage = (channel: string | Buffer, message: string | Buffer): void => {
     if (String(channel) !== this.#channel) return;
     const text = String(message);
-    if (text.startsWith('i:')) this.invalidate(text.slice(2));
+    if (text === `h:${this.#instance}`) this.#lastBeat = Date.now();
     else if (text === 'a') this.flush();
-    else if (text === `h:${this.#instance}`) this.#lastBeat = Date.now();
+    else if (!text.startsWith('h:')) {
+      const parsed = parseInvalidation(text);
+      // Unreadable: whatever it named cannot be trusted any more.
+      if (parsed === null) this.flush();
+      else this.#apply(parsed.id, parsed.change);
+    }
   };
   readonly #onDown = (): void => {
     this.#subscribed = false;
@@ -163,9 +190,9 @@ export class LiveCache {
     return entry.session;
   }
 
-  /** Registers a read about to be sent to Redis. */
+  /** Registers a read (or a write of this instance) about to be sent to Redis. */
   begin(id: string): ReadTicket {
-    const ticket: ReadTicket = { id, epoch: this.#epoch, spoiled: false };
+    const ticket: ReadTicket = { id, epoch: this.#epoch, spoiled: false, changes: [] };
     let set = this.#pending.get(id);
     if (set === undefined) {
       set = new Set();
@@ -175,28 +202,42 @@ export class LiveCache {
     return ticket;
   }
 
-  /** Completes a read: caches the session unless the read was overtaken by an invalidation. */
+  /**
+   * Registers a write of this instance about to be sent: drops the cached record and spoils the
+   * reads of `id` in flight (they may return what the write replaces), then tracks the write.
+   */
+  beginWrite(id: string): ReadTicket {
+    this.invalidate(id);
+    return this.begin(id);
+  }
+
+  /**
+   * Completes a read (or a successful own write, with the exact record now stored): caches the
+   * record unless an invalidation received meanwhile outdates it, a flush happened, or a record of
+   * a higher version is already cached.
+   */
   end(ticket: ReadTicket, session: StoredSession | null): void {
     this.#release(ticket);
     if (session === null || ticket.spoiled || ticket.epoch !== this.#epoch || !this.#checkLive()) return;
-    if (this.#entries.size >= this.#maxEntries) {
+    if (ticket.changes.some((change) => outdates(change, session))) return;
+    const cached = this.#entries.get(session.id);
+    if (cached !== undefined && cached.session.version > session.version) return;
+    if (cached === undefined && this.#entries.size >= this.#maxEntries) {
       const oldest = this.#entries.keys().next();
       if (!oldest.done) this.#entries.delete(oldest.value);
     }
+    this.#entries.delete(session.id); // re-inserted last: most recently used
     this.#entries.set(session.id, { session: Object.freeze({ ...session }), storedAt: Date.now() });
   }
 
-  /** A read that failed: nothing to cache. */
+  /** A read or write that failed or changed nothing: nothing to cache. */
   cancel(ticket: ReadTicket): void {
     this.#release(ticket);
   }
 
-  /** Drops `id` and spoils reads of it in flight (a write to it happened or is happening). */
+  /** Drops `id` and spoils operations on it in flight (a write to it happened or is happening). */
   invalidate(id: string): void {
-    this.#stats.invalidations++;
-    this.#entries.delete(id);
-    const pending = this.#pending.get(id);
-    if (pending !== undefined) for (const ticket of pending) ticket.spoiled = true;
+    this.#apply(id, ENDED);
   }
 
   /** Drops everything and spoils every read in flight. */
@@ -224,6 +265,21 @@ export class LiveCache {
       await subscriber.unsubscribe(this.#channel).catch(() => undefined);
     }
     subscriber.off('error', this.#onError);
+  }
+
+  /** An invalidation of `id`: drops the cached record if outdated, tells the operations in flight. */
+  #apply(id: string, change: SessionChange): void {
+    const entry = this.#entries.get(id);
+    if (entry !== undefined && outdates(change, entry.session)) {
+      this.#stats.invalidations++;
+      this.#entries.delete(id);
+    }
+    const pending = this.#pending.get(id);
+    if (pending === undefined) return;
+    for (const ticket of pending) {
+      if (change.kind === 'ended' || ticket.changes.length >= MAX_TICKET_CHANGES) ticket.spoiled = true;
+      else ticket.changes.push(change);
+    }
   }
 
   #release(ticket: ReadTicket): void {
@@ -263,6 +319,53 @@ export class LiveCache {
     }
     return live;
   }
+}
+
+const ENDED: SessionChange = { kind: 'ended' };
+
+/**
+ * Whether `change` may describe a write that `session` does not include. A record of version v
+ * includes every full write up to v (each version has exactly one writer), and no touch at v
+ * unless it carries exactly the touch's times.
+ */
+export function outdates(change: SessionChange, session: StoredSession): boolean {
+  switch (change.kind) {
+    case 'ended':
+      return true;
+    case 'written':
+      return change.version > session.version;
+    case 'touched':
+      return (
+        change.version > session.version ||
+        (change.version === session.version &&
+          (change.lastUsedAt !== session.lastUsedAt || change.expiresAt !== session.expiresAt))
+      );
+  }
+}
+
+/** Parses `w:`, `t:` and `i:` messages; null when malformed. */
+export function parseInvalidation(text: string): { id: string; change: SessionChange } | null {
+  const kind = text.slice(0, 2);
+  if (kind === 'i:') return text.length > 2 ? { id: text.slice(2), change: ENDED } : null;
+  const fields = kind === 'w:' ? 1 : kind === 't:' ? 3 : 0;
+  if (fields === 0) return null;
+  const numbers: number[] = [];
+  let at = 2;
+  for (let i = 0; i < fields; i++) {
+    const colon = text.indexOf(':', at);
+    if (colon === -1) return null;
+    const field = text.slice(at, colon);
+    const value = Number(field);
+    if (field === '' || !Number.isSafeInteger(value)) return null;
+    numbers.push(value);
+    at = colon + 1;
+  }
+  const id = text.slice(at);
+  if (id === '') return null;
+  const [version, lastUsedAt, expiresAt] = numbers as [number, number, number];
+  return kind === 'w:'
+    ? { id, change: { kind: 'written', version } }
+    : { id, change: { kind: 'touched', version, lastUsedAt, expiresAt } };
 }
 
 function positive(name: string, value: number | undefined, fallback: number): number {

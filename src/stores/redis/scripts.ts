@@ -64,6 +64,8 @@ return 1
 /**
  * replace (compare-and-swap on v): KEYS session, bucket index
  * ARGV id, expectedVersion, now, v, c, u, e, r, d, ttl, namespacePrefix, channel
+ * Returns 0 when refused, else { 1, the stored namespace (nil for none) }: the namespace is
+ * immutable, so the caller learns the exact record now stored. Publishes `w:<v>:<id>`.
  */
 export const REPLACE = `${HELPERS}
 local f = redis.call('HMGET', KEYS[1], 'v', 'e', 'n')
@@ -79,16 +81,17 @@ if f[3] then
   redis.call('ZADD', nk, ARGV[7], ARGV[1])
   extend(nk, ttl)
 end
-if ARGV[12] ~= '' then redis.call('PUBLISH', ARGV[12], 'i:' .. ARGV[1]) end
-return 1
+if ARGV[12] ~= '' then redis.call('PUBLISH', ARGV[12], 'w:' .. ARGV[4] .. ':' .. ARGV[1]) end
+return { 1, f[3] }
 `;
 
 /**
  * touch (no version bump, no resurrection): KEYS session, bucket index
  * ARGV id, lastUsedAt, expiresAt, now, ttl, namespacePrefix, channel
+ * Publishes `t:<v>:<lastUsedAt>:<expiresAt>:<id>`.
  */
 export const TOUCH = `${HELPERS}
-local f = redis.call('HMGET', KEYS[1], 'e', 'n')
+local f = redis.call('HMGET', KEYS[1], 'e', 'n', 'v')
 local e = tonumber(f[1])
 if not e or e <= tonumber(ARGV[4]) then return 0 end
 redis.call('HSET', KEYS[1], 'u', ARGV[2], 'e', ARGV[3])
@@ -101,7 +104,13 @@ if f[2] then
   redis.call('ZADD', nk, ARGV[3], ARGV[1])
   extend(nk, ttl)
 end
-if ARGV[7] ~= '' then redis.call('PUBLISH', ARGV[7], 'i:' .. ARGV[1]) end
+if ARGV[7] ~= '' then
+  if f[3] then
+    redis.call('PUBLISH', ARGV[7], 't:' .. f[3] .. ':' .. ARGV[2] .. ':' .. ARGV[3] .. ':' .. ARGV[1])
+  else
+    redis.call('PUBLISH', ARGV[7], 'i:' .. ARGV[1])
+  end
+end
 return 1
 `;
 
@@ -142,7 +151,8 @@ return out
 
 /**
  * revoke a namespace's access tokens in one bucket: KEYS namespace index, bucket index
- * ARGV now, sessionPrefix, namespacePrefix, channel. Returns the ids marked.
+ * ARGV now, sessionPrefix, namespacePrefix, channel. Returns the ids marked; publishes
+ * `w:<new version>:<id>` for each.
  */
 export const REVOKE_NAMESPACE = `${HELPERS}
 prune(KEYS[1], ARGV[1], -1, ARGV[2], ARGV[3], KEYS[2])
@@ -154,8 +164,8 @@ for _, id in ipairs(ids) do
   local e = tonumber(redis.call('HGET', sk, 'e'))
   if e and e > now then
     redis.call('HSET', sk, 'r', '1')
-    redis.call('HINCRBY', sk, 'v', 1)
-    if ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[4], 'i:' .. id) end
+    local v = redis.call('HINCRBY', sk, 'v', 1)
+    if ARGV[4] ~= '' then redis.call('PUBLISH', ARGV[4], 'w:' .. string.format('%d', v) .. ':' .. id) end
     out[#out + 1] = id
   elseif not e then
     redis.call('ZREM', KEYS[1], id)

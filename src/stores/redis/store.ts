@@ -193,24 +193,30 @@ export class RedisStore implements Store {
       session.namespace === null
         ? [bucket.sessionPrefix + session.id, bucket.all]
         : [bucket.sessionPrefix + session.id, bucket.all, bucket.namespacePrefix + session.namespace];
-    await this.#guard.run(() =>
-      this.#scripted.jwtsCreate(
-        keys.length,
-        ...keys,
-        session.id,
-        String(session.version),
-        String(session.createdAt),
-        String(session.lastUsedAt),
-        String(session.expiresAt),
-        session.accessRevoked ? '1' : '0',
-        session.data,
-        session.namespace ?? '',
-        ttl(session.expiresAt, session.createdAt),
-        String(session.createdAt),
-        bucket.sessionPrefix,
-        bucket.namespacePrefix,
-        this.#pruneBatch,
-      ),
+    // Cached as written (the id is new: nothing of it can be cached yet), so a refresh that
+    // follows on this instance reads it locally and costs only its compare-and-swap.
+    await this.#cachedWrite(
+      session.id,
+      false,
+      () =>
+        this.#scripted.jwtsCreate(
+          keys.length,
+          ...keys,
+          session.id,
+          String(session.version),
+          String(session.createdAt),
+          String(session.lastUsedAt),
+          String(session.expiresAt),
+          session.accessRevoked ? '1' : '0',
+          session.data,
+          session.namespace ?? '',
+          ttl(session.expiresAt, session.createdAt),
+          String(session.createdAt),
+          bucket.sessionPrefix,
+          bucket.namespacePrefix,
+          this.#pruneBatch,
+        ),
+      () => session,
     );
   }
 
@@ -237,26 +243,37 @@ export class RedisStore implements Store {
     assertStoredSession(next);
     if (next.version !== expectedVersion + 1) return false;
     const bucket = this.layout.bucketOf(next.id);
-    const written = await this.#write(next.id, () =>
-      this.#scripted.jwtsReplace(
-        2,
-        bucket.sessionPrefix + next.id,
-        bucket.all,
-        next.id,
-        String(expectedVersion),
-        String(now),
-        String(next.version),
-        String(next.createdAt),
-        String(next.lastUsedAt),
-        String(next.expiresAt),
-        next.accessRevoked ? '1' : '0',
-        next.data,
-        ttl(next.expiresAt, now),
-        bucket.namespacePrefix,
-        this.#channel,
-      ),
+    // The script answers [1, stored namespace] when it wrote, 0 when the compare-and-swap failed.
+    // Written: this instance knows the exact record now stored and caches it (its own `w:`
+    // invalidation leaves it alone). Not written: the cached record (if any) was stale, so it
+    // goes, and the engine's retry reads Redis.
+    const reply = await this.#cachedWrite(
+      next.id,
+      true,
+      () =>
+        this.#scripted.jwtsReplace(
+          2,
+          bucket.sessionPrefix + next.id,
+          bucket.all,
+          next.id,
+          String(expectedVersion),
+          String(now),
+          String(next.version),
+          String(next.createdAt),
+          String(next.lastUsedAt),
+          String(next.expiresAt),
+          next.accessRevoked ? '1' : '0',
+          next.data,
+          ttl(next.expiresAt, now),
+          bucket.namespacePrefix,
+          this.#channel,
+        ),
+      (written) =>
+        Array.isArray(written) && written[0] === 1
+          ? { ...next, namespace: typeof written[1] === 'string' ? written[1] : null }
+          : null,
     );
-    return written === 1;
+    return Array.isArray(reply) && reply[0] === 1;
   }
 
   async touch(id: string, lastUsedAt: number, expiresAt: number, now: number): Promise<void> {
@@ -419,6 +436,39 @@ export class RedisStore implements Store {
     } finally {
       cache?.invalidate(id);
     }
+  }
+
+  /**
+   * A single-session write whose result record this instance knows: `stored(reply)` is the record
+   * now in Redis (or null when nothing was written). It is cached unless an invalidation received
+   * while the write was in flight outdates it. A failed or refused write leaves nothing cached.
+   */
+  async #cachedWrite(
+    id: string,
+    replacesExisting: boolean,
+    operation: () => Promise<Reply>,
+    stored: (reply: Reply) => StoredSession | null,
+  ): Promise<Reply> {
+    const cache = this.#cache;
+    if (cache === null) return this.#guard.run(operation);
+    const ticket = replacesExisting ? cache.beginWrite(id) : cache.begin(id);
+    let reply: Reply;
+    try {
+      reply = await this.#guard.run(operation);
+    } catch (error) {
+      // Outcome unknown (it may have run): forget the id; its invalidation, if any, follows.
+      cache.cancel(ticket);
+      cache.invalidate(id);
+      throw error;
+    }
+    const record = stored(reply);
+    if (record === null) {
+      cache.cancel(ticket);
+      cache.invalidate(id);
+    } else {
+      cache.end(ticket, record);
+    }
+    return reply;
   }
 
   /** One script per bucket, all in flight at once, under one deadline. */

@@ -1,0 +1,223 @@
+/**
+ * The session engine over every store: ops/s and latency of login, refresh (rotation), strict
+ * verify, revoke namespace access (a namespace of 10) and revoke namespace (ends the 10), for
+ * MemoryStore, RedisStore (standalone, standalone + live cache, 3-node cluster), PostgresStore,
+ * MySqlStore on MariaDB and SqliteStore (a file in a temp dir). One request at a time (sequential
+ * awaits): what one request pays, mostly the store's round-trip latency.
+ *
+ * Baselines measured in the same run: every case of every store is interleaved round by round in
+ * one `compare()`, so the ratios vs MemoryStore (the store's own cost) and vs stateless verify (the
+ * floor of strict verify: the same token checks without the store read; it never touches the store,
+ * so it is measured once) are paired per round. Latency percentiles come from a separate sequential
+ * pass right after; revoke namespace is timed with compareTimed. The round trips / statements per
+ * call are counted in redis.bench.ts and sql.bench.ts. Run all three: `npm run bench -- engine redis sql`.
+ */
+import {
+  type BenchCase,
+  type Check,
+  compare,
+  compareTimed,
+  defineBenchmark,
+  formatMs,
+  formatRatio,
+  type Measurement,
+  pairedRatio,
+  type Table,
+  type TimedCase,
+} from './lib/harness.js';
+import {
+  disposeStores,
+  ENGINE_OPS,
+  type EngineOp,
+  type EngineWorkload,
+  engineWorkload,
+  NAMESPACE_SIZE,
+  openStores,
+  type Percentiles,
+  percentiles,
+  sampleLatency,
+  type TargetName,
+} from './lib/store-bench.js';
+
+const TARGETS: readonly TargetName[] = [
+  'memory',
+  'redis',
+  'redis + live cache',
+  'redis cluster',
+  'postgres',
+  'mariadb',
+  'sqlite',
+];
+/** Measured per store; stateless verify is store-independent and measured once. */
+const PER_STORE_OPS = ENGINE_OPS.filter((op) => op !== 'stateless verify');
+const STATELESS = 'stateless verify (floor, any store)';
+const REVOKE_NAMESPACE = `revoke namespace (${NAMESPACE_SIZE})`;
+
+const label = (store: TargetName, op: EngineOp) => `${store} | ${op}`;
+
+/** Like formatRatio, with two significant digits below 0.1x (a store 300x slower is "0.0033x", not "0.00x"). */
+function relative(r: number): string {
+  return r >= 0.1 ? formatRatio(r) : `${r.toPrecision(2)}x`;
+}
+
+export default defineBenchmark({
+  name: 'engine',
+  description:
+    'Engine ops/s and latency per store: login, refresh, strict/stateless verify, revoke namespace',
+  async run(ctx) {
+    const checks: Check[] = [];
+    const { opened, failed } = await openStores(TARGETS, ctx.log);
+    for (const f of failed) checks.push({ name: `${f.name} reachable`, pass: false, detail: f.error });
+    try {
+      const workloads = new Map<TargetName, EngineWorkload>();
+      for (const s of opened) workloads.set(s.name, await engineWorkload(s.store));
+      const memory = workloads.get('memory')!;
+
+      const calls = new Map<string, () => Promise<unknown>>([[STATELESS, memory.ops['stateless verify']]]);
+      for (const [store, w] of workloads) {
+        for (const op of PER_STORE_OPS) calls.set(label(store, op), w.ops[op]);
+      }
+      const cases: BenchCase[] = [...calls].map(([name, fn]) => ({ label: name, async: true, fn }));
+      const options = ctx.quick ? ctx.options : { rounds: 7, roundMs: 250, warmupMs: 200 };
+      ctx.log(`${cases.length} cases interleaved, ${options.rounds} rounds of ${options.roundMs} ms ...`);
+      const measured = await compare(cases, options);
+
+      ctx.log('latency pass (sequential calls) ...');
+      const latencyMs = ctx.quick ? 60 : 250;
+      const latency = new Map<string, Percentiles>();
+      for (const [name, fn] of calls) latency.set(name, percentiles(await sampleLatency(fn, latencyMs)));
+      // Revoking a namespace ends its sessions: each round first fills fresh namespaces (untimed).
+      ctx.log(`${REVOKE_NAMESPACE}: timed rounds per store ...`);
+      const revokeCases: TimedCase[] = [];
+      const revokeSamples = new Map<TargetName, number[]>();
+      for (const [store, w] of workloads) {
+        let prepared: string[] = [];
+        const samples: number[] = [];
+        revokeSamples.set(store, samples);
+        revokeCases.push({
+          label: store,
+          async prepare(batch) {
+            prepared = [];
+            for (let i = 0; i < batch; i++) prepared.push(await w.fillNamespace());
+          },
+          async op(i) {
+            const start = performance.now();
+            await w.revokeNamespace(prepared[i]!);
+            samples.push(performance.now() - start);
+          },
+        });
+      }
+      const revoked = await compareTimed(revokeCases, {
+        rounds: options.rounds,
+        minRoundMs: ctx.quick ? 10 : 25,
+        maxBatch: 100,
+      });
+      for (const [store, samples] of revokeSamples) {
+        latency.set(`${store} | ${REVOKE_NAMESPACE}`, percentiles(samples));
+      }
+
+      const floor = measured[STATELESS]!;
+      const rows: (string | number)[][] = [];
+      const lat = (key: string) => {
+        const p = latency.get(key)!;
+        return [formatMs(p.p50), formatMs(p.p99)];
+      };
+      rows.push([
+        'any',
+        'stateless verify',
+        floor.opsPerSec,
+        `±${floor.spreadPct.toFixed(0)}%`,
+        ...lat(STATELESS),
+        '',
+        '',
+      ]);
+      for (const store of workloads.keys()) {
+        for (const op of PER_STORE_OPS) {
+          const m = measured[label(store, op)]!;
+          const base = measured[label('memory', op)];
+          rows.push([
+            store,
+            op,
+            m.opsPerSec,
+            `±${m.spreadPct.toFixed(0)}%`,
+            ...lat(label(store, op)),
+            base ? relative(pairedRatio(m, base)) : 'n/a',
+            op === 'strict verify' ? relative(pairedRatio(m, floor)) : '',
+          ]);
+        }
+        const r = revoked[store]!;
+        rows.push([
+          store,
+          REVOKE_NAMESPACE,
+          r.opsPerSec,
+          `±${r.spreadPct.toFixed(0)}%`,
+          ...lat(`${store} | ${REVOKE_NAMESPACE}`),
+          relative(pairedRatio(r, revoked.memory!)),
+          '',
+        ]);
+      }
+
+      const summaryColumns = ['operation', ...workloads.keys()];
+      const summaryRows: (string | number)[][] = [];
+      for (const op of PER_STORE_OPS) {
+        summaryRows.push([
+          op,
+          ...[...workloads.keys()].map((store) => measured[label(store, op)]!.opsPerSec),
+        ]);
+      }
+      summaryRows.push([
+        REVOKE_NAMESPACE,
+        ...[...workloads.keys()].map((store) => revoked[store]!.opsPerSec),
+      ]);
+      summaryRows.push([
+        'strict verify / stateless floor',
+        ...[...workloads.keys()].map((store) =>
+          relative(pairedRatio(measured[label(store, 'strict verify')]!, floor)),
+        ),
+      ]);
+
+      const tables: Table[] = [
+        {
+          title: `Engine operations per store (one call at a time; ops/s = median of ${options.rounds} interleaved rounds; p50/p99 from a sequential pass)`,
+          columns: ['store', 'operation', 'ops/s', 'spread', 'p50', 'p99', 'vs memory', 'vs stateless floor'],
+          rows,
+        },
+        { title: 'Summary: ops/s by operation and store', columns: summaryColumns, rows: summaryRows },
+      ];
+
+      const leftovers = await disposeStores(opened);
+      opened.length = 0;
+      for (const [store, left] of leftovers) {
+        checks.push({
+          name: `${store}: clean-up left nothing behind`,
+          pass: left === null,
+          detail: left ?? 'no keys / tables / files left',
+        });
+      }
+      const data: Record<string, unknown> = {
+        measurements: measured as Record<string, Measurement>,
+        revokeNamespace: revoked,
+        latencyMs: Object.fromEntries(latency),
+      };
+      return {
+        name: 'engine',
+        title: 'Session engine per store',
+        description:
+          'The same engine calls over each store on loopback services (Redis 6379, Redis Cluster 7000-7002 with 16 buckets, PostgreSQL, MariaDB, SQLite file with WAL and synchronous=FULL). HS256 tokens with a small payload.',
+        tables,
+        checks,
+        notes: [
+          'vs memory: paired per-round ratio against MemoryStore for the same operation (the store cost on top of the engine). vs stateless floor: strict verify against stateless verify (same token checks, no store read).',
+          `revoke namespace (${NAMESPACE_SIZE}) ends the sessions: it is timed with compareTimed (each round first fills fresh namespaces, untimed, then revokes them one by one), the stores interleaved round by round; p50/p99 are over every timed call.`,
+          `revoke namespace access (${NAMESPACE_SIZE}) marks the ${NAMESPACE_SIZE} sessions' access tokens revoked and bumps their versions; it repeats on the same namespace.`,
+          'Strict verify with the live cache is served in process after the first read; a last-used write (touch) happens at most once a minute per session.',
+          'ops/s is throughput over whole rounds (stalls, GC and other processes included); p50 is the typical single call from the sequential pass, so on a loaded machine 1000 / p50 can be well above ops/s.',
+          'Spread = (max - min) / median over rounds. The machine has 2 shared cores: read the ratios rather than the absolute numbers.',
+        ],
+        data,
+      };
+    } finally {
+      await disposeStores(opened);
+    }
+  },
+});

@@ -1,0 +1,404 @@
+/**
+ * HTTP throughput of an authenticated `GET /api/me` (a small JSON of the user), with autocannon on
+ * loopback, for Express 5, Fastify 5 and Hono (@hono/node-server):
+ * - no auth (the framework's ceiling), jwt-sessions stateless verify, strict verify on the memory
+ *   store, strict on Redis, strict on Redis with the live cache;
+ * - peers: @fastify/jwt (Fastify), express-jwt (Express), express-session + connect-redis (Express).
+ *
+ * Each case's server runs in its own process (bench/http/server.ts, run as plain JavaScript
+ * transpiled at the start of the run), so autocannon does not share its event loop. Before loading it, a request without credentials must get 401 (200 for the
+ * ceiling) and one with them 200 and the expected JSON, so no case measures an error path; every
+ * run must also end with 0 errors and 0 non-2xx. Every JWT case sends the same token (minted by
+ * jwt-sessions, HS256, same payload); express-session gets a session holding the same user. The
+ * ceiling requests carry the same Authorization header, ignored.
+ *
+ * Rounds: per framework, each case's server is started, then warmed up alone; then each round
+ * measures every one of them in turn (rotating the order) while the others sit idle. Reported: the
+ * median requests/s over rounds, the spread, the ratio to the same framework's ceiling (median of
+ * per-round ratios) and the median of the rounds' p50/p99 latency.
+ */
+import { randomBytes } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import {
+  type Auth,
+  FRAMEWORKS,
+  type Framework,
+  profileOf,
+  type ServerSpec,
+  USER,
+  usesRedis,
+} from './http/spec.js';
+import {
+  type Check,
+  defineBenchmark,
+  formatOps,
+  formatRatio,
+  type Measurement,
+  pairedRatio,
+  type Table,
+} from './lib/harness.js';
+import {
+  forkServer,
+  type LoadResult,
+  load,
+  median,
+  probeAuth,
+  type ServerHandle,
+  toMeasurement,
+  transpileTree,
+} from './lib/http-bench.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** The servers run from a JavaScript copy of what they import (see transpileTree), one per run. */
+const BUILD_DIR = join(ROOT, 'node_modules', '.cache', 'jwt-sessions-bench-http', String(process.pid));
+const SERVER_SCRIPT = join(BUILD_DIR, 'bench', 'http', 'server.js');
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const IN_CI = process.env.CI === 'true';
+const CONNECTIONS = 50;
+const PIPELINING = 1;
+
+const AUTH_LABELS: Record<Auth, string> = {
+  none: 'no auth (ceiling)',
+  stateless: 'jwt-sessions stateless (memory)',
+  'strict-memory': 'jwt-sessions strict (memory)',
+  'strict-redis': 'jwt-sessions strict (Redis)',
+  'strict-redis-cache': 'jwt-sessions strict (Redis + live cache)',
+  'fastify-jwt': '@fastify/jwt (stateless)',
+  'express-jwt': 'express-jwt (stateless)',
+  'express-session': 'express-session + connect-redis',
+};
+
+const OURS: Auth[] = ['none', 'stateless', 'strict-memory', 'strict-redis', 'strict-redis-cache'];
+const PEERS: Partial<Record<Framework, Auth[]>> = {
+  express: ['express-jwt', 'express-session'],
+  fastify: ['fastify-jwt'],
+};
+
+interface CaseRecord {
+  spec: ServerSpec;
+  label: string;
+  perRound: number[];
+  p50: number[];
+  p99: number[];
+  requests: number;
+  errors: number;
+  non2xx: number;
+  /** First failure (start, probe or load); the case is dropped from later rounds. */
+  failure?: string;
+  /** The server's stats at its last stop (live cache counters). */
+  stats?: unknown;
+}
+
+const key = (framework: Framework, auth: Auth) => `${framework}/${auth}`;
+
+async function redisReachable(): Promise<boolean> {
+  const probe = new Redis(REDIS_URL, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  probe.on('error', () => undefined);
+  try {
+    await probe.connect();
+    await probe.ping();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    probe.disconnect();
+  }
+}
+
+/** Deletes whatever a run left under its prefix (a server that crashed before its cleanup). */
+async function deleteLeftovers(prefix: string): Promise<number> {
+  const client = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  client.on('error', () => undefined);
+  let deleted = 0;
+  try {
+    const stream = client.scanStream({ match: `${prefix}*`, count: 1000 });
+    for await (const keys of stream as AsyncIterable<string[]>) {
+      if (keys.length > 0) deleted += await client.unlink(...keys);
+    }
+  } finally {
+    client.disconnect();
+  }
+  return deleted;
+}
+
+interface Timing {
+  rounds: number;
+  /** Warm-up of a freshly started server (JIT, connection pools, caches). */
+  warmupSec: number;
+  /** Short warm-up before each measured run (the server sat idle while the others ran). */
+  rewarmSec: number;
+  durationSec: number;
+}
+
+/** One autocannon run on a case's server; its errors and non-2xx are tallied (they must stay 0). */
+async function loadCase(record: CaseRecord, server: ServerHandle, durationSec: number): Promise<LoadResult> {
+  const r = await load(server.url, {
+    headers: server.headers,
+    connections: CONNECTIONS,
+    pipelining: PIPELINING,
+    durationSec,
+  });
+  record.errors += r.errors;
+  record.non2xx += r.non2xx;
+  return r;
+}
+
+/**
+ * One framework's cases: the servers are started together, then each is probed and warmed up
+ * alone; the rounds then measure them one at a time in a rotating order (the others sit idle), so
+ * that a case and its framework's ceiling are measured close together in time and machine-wide
+ * drift cancels in their ratio.
+ */
+async function runGroup(group: CaseRecord[], t: Timing, log: (m: string) => void): Promise<string[]> {
+  const problems: string[] = [];
+  const servers = new Map<CaseRecord, ServerHandle>();
+  const fail = (record: CaseRecord, error: unknown) => {
+    record.failure = (error as Error).message.split('\n', 1)[0]!;
+    log(`${record.label}: FAILED: ${record.failure}`);
+  };
+  let phaseStart = performance.now();
+  const phases: string[] = [];
+  const phaseDone = (name: string) => {
+    const now = performance.now();
+    phases.push(`${name} ${((now - phaseStart) / 1000).toFixed(1)} s`);
+    phaseStart = now;
+  };
+  try {
+    // Start-up is not measured: start them all at once, then probe and warm up each one alone.
+    const started = await Promise.allSettled(group.map((record) => forkServer(SERVER_SCRIPT, record.spec)));
+    phaseDone('start');
+    for (const [i, record] of group.entries()) {
+      const outcome = started[i]!;
+      if (outcome.status === 'rejected') {
+        fail(record, outcome.reason);
+        continue;
+      }
+      const server = outcome.value;
+      servers.set(record, server);
+      try {
+        const statusWithout = record.spec.auth === 'none' ? 200 : 401;
+        await probeAuth(server.url, server.headers, profileOf(USER), statusWithout);
+        await loadCase(record, server, t.warmupSec);
+      } catch (error) {
+        fail(record, error);
+        server.kill();
+        servers.delete(record);
+      }
+    }
+    phaseDone('probe + warm-up');
+    for (let round = 0; round < t.rounds; round++) {
+      for (let i = 0; i < group.length; i++) {
+        const record = group[(i + round) % group.length]!;
+        const server = servers.get(record);
+        if (server === undefined) continue;
+        try {
+          await loadCase(record, server, t.rewarmSec);
+          const r = await loadCase(record, server, t.durationSec);
+          record.perRound.push(r.rps);
+          record.p50.push(r.p50);
+          record.p99.push(r.p99);
+          record.requests += r.requests;
+        } catch (error) {
+          fail(record, error);
+          server.kill();
+          servers.delete(record);
+        }
+      }
+    }
+    phaseDone('rounds');
+  } finally {
+    await Promise.all(
+      [...servers].map(async ([record, server]) => {
+        try {
+          record.stats = await server.stop();
+        } catch (error) {
+          problems.push(`${record.label}: server stop/cleanup failed: ${(error as Error).message}`);
+        }
+      }),
+    );
+    phaseDone('stop');
+    log(`${group[0]?.spec.framework}: ${group.length} cases: ${phases.join(', ')}`);
+  }
+  return problems;
+}
+
+export default defineBenchmark({
+  name: 'http',
+  description:
+    'GET /api/me req/s with autocannon: jwt-sessions on Express/Fastify/Hono vs no auth, @fastify/jwt, express-jwt, express-session',
+  async run(ctx) {
+    const timing: Timing = ctx.quick
+      ? { rounds: 3, warmupSec: 1, rewarmSec: 0.2, durationSec: 0.6 }
+      : { rounds: 5, warmupSec: 2, rewarmSec: 0.3, durationSec: 2 };
+    const { rounds, warmupSec, durationSec } = timing;
+    const redisPrefix = `jwts-bench-http:${randomBytes(5).toString('hex')}:`;
+    const redisUp = await redisReachable();
+    const notes: string[] = [];
+    const checks: Check[] = [];
+    if (!redisUp) {
+      if (IN_CI) throw new Error(`Redis is required under CI=true but unreachable at ${REDIS_URL}`);
+      const message = `*** Redis unreachable at ${REDIS_URL}: the Redis cases are SKIPPED ***`;
+      ctx.log(message);
+      notes.push(message);
+    }
+
+    const records = new Map<string, CaseRecord>();
+    for (const framework of FRAMEWORKS) {
+      for (const auth of [...OURS, ...(PEERS[framework] ?? [])]) {
+        if (usesRedis(auth) && !redisUp) continue;
+        records.set(key(framework, auth), {
+          spec: { framework, auth, redisUrl: REDIS_URL, redisPrefix },
+          label: `${framework} ${AUTH_LABELS[auth]}`,
+          perRound: [],
+          p50: [],
+          p99: [],
+          requests: 0,
+          errors: 0,
+          non2xx: 0,
+        });
+      }
+    }
+    const all = [...records.values()];
+    ctx.log(
+      `${all.length} cases; per framework: start + ${warmupSec} s warm-up each, then ${rounds} rounds of ${timing.rewarmSec} s re-warm + ${durationSec} s measured; ${CONNECTIONS} connections, pipelining ${PIPELINING}`,
+    );
+
+    try {
+      await transpileTree(ROOT, ['src', 'bench/http', 'bench/lib/http-bench.ts'], BUILD_DIR);
+      for (const framework of FRAMEWORKS) {
+        const group = all.filter((r) => r.spec.framework === framework);
+        notes.push(...(await runGroup(group, timing, ctx.log)));
+      }
+    } finally {
+      await rm(BUILD_DIR, { recursive: true, force: true });
+      if (redisUp) {
+        const left = await deleteLeftovers(redisPrefix);
+        if (left > 0) notes.push(`${left} Redis key(s) left under ${redisPrefix} by a server were deleted.`);
+      }
+    }
+
+    const measurements: Record<string, Measurement> = {};
+    for (const [k, r] of records) {
+      if (r.perRound.length === rounds) measurements[k] = toMeasurement(r.label, r.perRound, r.requests);
+    }
+    const ratioToCeiling = (framework: Framework, auth: Auth): number | undefined => {
+      const m = measurements[key(framework, auth)];
+      const ceiling = measurements[key(framework, 'none')];
+      return m && ceiling ? pairedRatio(m, ceiling) : undefined;
+    };
+
+    const rows: (string | number)[][] = [];
+    for (const r of all) {
+      const { framework, auth } = r.spec;
+      const m = measurements[key(framework, auth)];
+      if (!m) {
+        rows.push([
+          framework,
+          AUTH_LABELS[auth],
+          `FAILED: ${r.failure ?? 'incomplete'}`,
+          '',
+          '',
+          '',
+          '',
+          '',
+          '',
+        ]);
+        continue;
+      }
+      const ratio = ratioToCeiling(framework, auth)!;
+      rows.push([
+        framework,
+        AUTH_LABELS[auth],
+        m.opsPerSec,
+        `±${m.spreadPct.toFixed(0)}%`,
+        formatRatio(ratio),
+        `${median(r.p50)} ms`,
+        `${median(r.p99)} ms`,
+        String(r.errors),
+        String(r.non2xx),
+      ]);
+    }
+
+    const bad = all.filter((r) => r.failure !== undefined || r.errors > 0 || r.non2xx > 0);
+    checks.push({
+      name: 'every case authenticates (401 without credentials, 200 + the user with them) and answers only 2xx',
+      pass: bad.length === 0,
+      detail:
+        bad.length === 0
+          ? `${all.length} cases, ${all.reduce((n, r) => n + r.requests, 0)} measured requests`
+          : bad
+              .map((r) => `${r.label}: ${r.failure ?? `${r.errors} errors, ${r.non2xx} non-2xx`}`)
+              .join('; '),
+    });
+    const ahead = (name: string, ours: string, peer: string) => {
+      const a = measurements[ours];
+      const b = measurements[peer];
+      if (!a || !b) {
+        checks.push({ name, pass: false, detail: `not measured (${!a ? ours : peer} missing)` });
+        return;
+      }
+      const ratio = pairedRatio(a, b);
+      checks.push({
+        name,
+        pass: ratio > 1,
+        detail: `${formatRatio(ratio)} (${formatOps(a.opsPerSec)} vs ${formatOps(b.opsPerSec)} req/s)`,
+      });
+    };
+    ahead(
+      'Fastify: jwt-sessions stateless ahead of @fastify/jwt',
+      key('fastify', 'stateless'),
+      key('fastify', 'fastify-jwt'),
+    );
+    ahead(
+      'Express: jwt-sessions stateless ahead of express-jwt',
+      key('express', 'stateless'),
+      key('express', 'express-jwt'),
+    );
+    if (redisUp) {
+      ahead(
+        'Express: jwt-sessions strict on Redis ahead of express-session + connect-redis',
+        key('express', 'strict-redis'),
+        key('express', 'express-session'),
+      );
+    }
+
+    for (const r of all) {
+      const cache = (r.stats as { liveCache?: { hits: number; misses: number; bypassed: number } } | null)
+        ?.liveCache;
+      if (cache) {
+        notes.push(
+          `${r.label}, last round's server: ${cache.hits} cache hits, ${cache.misses} misses, ${cache.bypassed} bypassed.`,
+        );
+      }
+    }
+    notes.push(
+      `autocannon ${CONNECTIONS} connections, pipelining ${PIPELINING}. One server process per case (NODE_ENV=production), only one under load at a time: a framework's servers are started together, then probed and warmed up (${warmupSec} s) one by one, then measured in ${rounds} rounds of ${durationSec} s (after ${timing.rewarmSec} s of re-warm), rotating the order; the idle ones wait. The load generator and the server share the machine: read the ratios, not the absolute numbers.`,
+      'vs ceiling = median over rounds of (case req/s / same framework without auth, same round). Latency: autocannon whole-millisecond percentiles, median over rounds.',
+      'Every JWT case verifies the same HS256 token (jwt-sessions checks typ, kid/alg and claims; @fastify/jwt = fast-jwt, express-jwt = jsonwebtoken, both checking signature and exp). express-session: resave false, saveUninitialized false, so each request is one Redis GET plus connect-redis touch (EXPIRE).',
+      `Strict (Redis): one HMGET per request; with the live cache, an in-process lookup kept coherent by pub/sub invalidations. Redis keys under a unique prefix (${redisPrefix}), deleted afterwards.`,
+    );
+
+    const table: Table = {
+      title: 'GET /api/me, requests/s (median of rounds)',
+      columns: ['framework', 'auth', 'req/s', 'spread', 'vs ceiling', 'p50', 'p99', 'errors', 'non-2xx'],
+      rows,
+    };
+    return {
+      name: 'http',
+      title: 'HTTP: authenticated GET /api/me',
+      description:
+        'autocannon on loopback against one server process per case; the same route, token and user in every case.',
+      tables: [table],
+      checks,
+      notes,
+      data: { records: Object.fromEntries(records), measurements },
+    };
+  },
+});

@@ -1,0 +1,185 @@
+/**
+ * The app under test, one per framework: `GET /api/me` answering the user's profile as a small
+ * JSON, guarded as the case says (see spec.ts `Auth`). Framework and peer packages are imported on
+ * demand so that a server process loads only its own stack.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ErrorRequestHandler } from 'express';
+import type { JwtSessionsEnv } from '../../src/adapters/hono.js';
+import type { Sessions } from '../../src/session/engine.js';
+import { type Auth, profileOf, ROUTE, SECRET, type ServerSpec, USER } from './spec.js';
+
+export interface RunningApp {
+  url: string;
+  /** Credentials made by the app itself (express-session: a login request); null = use the token. */
+  login: (() => Promise<Record<string, string>>) | null;
+  close(): Promise<void>;
+}
+
+/** jwt-sessions engine of the case (null for `none` and the peers). */
+export type AppSessions = Sessions | null;
+
+const UNAUTHORIZED = { error: 'unauthorized' };
+
+function listen(server: Server): Promise<string> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () =>
+      resolve(`http://127.0.0.1:${(server.address() as AddressInfo).port}`),
+    );
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.closeAllConnections();
+    server.close(() => resolve());
+  });
+}
+
+function unsupported(spec: ServerSpec): never {
+  throw new Error(`no ${spec.auth} case on ${spec.framework}`);
+}
+
+function isJwtSessions(auth: Auth): boolean {
+  return auth === 'stateless' || auth.startsWith('strict-');
+}
+
+async function startExpress(spec: ServerSpec, sessions: AppSessions): Promise<RunningApp> {
+  const { default: express } = await import('express');
+  const { createServer } = await import('node:http');
+  const app = express();
+  let closeExtra = async () => undefined as unknown;
+  let login: RunningApp['login'] = null;
+  if (spec.auth === 'none') {
+    app.get(ROUTE, (_req, res) => {
+      res.json(profileOf(USER));
+    });
+  } else if (isJwtSessions(spec.auth) && sessions) {
+    const { expressSessions } = await import('../../src/adapters/express.js');
+    const auth = expressSessions(sessions);
+    app.get(ROUTE, auth.requireAccess(), (req, res) => {
+      res.json(profileOf(req.jwtSession!.claims));
+    });
+  } else if (spec.auth === 'express-jwt') {
+    const { expressjwt } = await import('express-jwt');
+    app.get(ROUTE, expressjwt({ secret: SECRET, algorithms: ['HS256'] }), (req, res) => {
+      res.json(profileOf((req as typeof req & { auth: unknown }).auth));
+    });
+    const onUnauthorized: ErrorRequestHandler = (error, _req, res, next) => {
+      if ((error as { status?: number }).status === 401) res.status(401).json(UNAUTHORIZED);
+      else next(error);
+    };
+    app.use(onUnauthorized);
+  } else if (spec.auth === 'express-session') {
+    const { default: session } = await import('express-session');
+    const { RedisStore } = await import('connect-redis');
+    const { createClient } = await import('redis');
+    const client = createClient({ url: spec.redisUrl });
+    client.on('error', (error: Error) => console.error(`redis client: ${error.message}`));
+    await client.connect();
+    const store = new RedisStore({ client, prefix: `${spec.redisPrefix}sess:` });
+    // The usual configuration: no session until login, no rewrite of unchanged sessions.
+    app.use(session({ store, secret: SECRET, resave: false, saveUninitialized: false, name: 'sid' }));
+    app.post('/login', (req, res) => {
+      (req.session as unknown as { user: unknown }).user = { ...USER };
+      res.json({ ok: true });
+    });
+    app.get(ROUTE, (req, res) => {
+      const user = (req.session as unknown as { user?: unknown }).user;
+      if (user === undefined) res.status(401).json(UNAUTHORIZED);
+      else res.json(profileOf(user));
+    });
+    closeExtra = async () => {
+      await store.clear();
+      await client.close();
+    };
+    login = async () => {
+      const response = await fetch(`${url}/login`, { method: 'POST' });
+      const cookie = response.headers.getSetCookie()[0];
+      if (response.status !== 200 || cookie === undefined) throw new Error(`login: ${response.status}`);
+      return { cookie: cookie.split(';', 1)[0]! };
+    };
+  } else {
+    unsupported(spec);
+  }
+  const server = createServer(app);
+  const url = await listen(server);
+  return {
+    url,
+    login,
+    async close() {
+      await closeServer(server);
+      await closeExtra();
+    },
+  };
+}
+
+async function startFastify(spec: ServerSpec, sessions: AppSessions): Promise<RunningApp> {
+  const { default: Fastify } = await import('fastify');
+  const app = Fastify();
+  if (spec.auth === 'none') {
+    app.get(ROUTE, async () => profileOf(USER));
+  } else if (isJwtSessions(spec.auth) && sessions) {
+    const { jwtSessions } = await import('../../src/adapters/fastify.js');
+    await app.register(jwtSessions, { sessions });
+    app.get(ROUTE, { onRequest: app.requireAccess() }, async (req) => profileOf(req.jwtSession!.claims));
+  } else if (spec.auth === 'fastify-jwt') {
+    const { default: fastifyJwt } = await import('@fastify/jwt');
+    await app.register(fastifyJwt, { secret: SECRET, verify: { algorithms: ['HS256'] } });
+    app.get(
+      ROUTE,
+      {
+        // The plugin's documented guard; its errors carry a 401 status.
+        onRequest: async (req, reply) => {
+          try {
+            await req.jwtVerify();
+          } catch {
+            return reply.code(401).send(UNAUTHORIZED);
+          }
+          return undefined;
+        },
+      },
+      async (req) => profileOf(req.user),
+    );
+  } else {
+    unsupported(spec);
+  }
+  const url = await app.listen({ port: 0, host: '127.0.0.1' });
+  return { url, login: null, close: () => app.close() };
+}
+
+async function startHono(spec: ServerSpec, sessions: AppSessions): Promise<RunningApp> {
+  const { Hono } = await import('hono');
+  const { serve } = await import('@hono/node-server');
+  const app = new Hono<JwtSessionsEnv>();
+  if (spec.auth === 'none') {
+    app.get(ROUTE, (c) => c.json(profileOf(USER)));
+  } else if (isJwtSessions(spec.auth) && sessions) {
+    const { honoSessions } = await import('../../src/adapters/hono.js');
+    const auth = honoSessions(sessions);
+    app.get(ROUTE, auth.requireAccess(), (c) => c.json(profileOf(c.get('jwtSession').claims)));
+  } else {
+    unsupported(spec);
+  }
+  const server = await new Promise<Server>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s as Server));
+  });
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    login: null,
+    close: () => closeServer(server),
+  };
+}
+
+export function startApp(spec: ServerSpec, sessions: AppSessions): Promise<RunningApp> {
+  switch (spec.framework) {
+    case 'express':
+      return startExpress(spec, sessions);
+    case 'fastify':
+      return startFastify(spec, sessions);
+    case 'hono':
+      return startHono(spec, sessions);
+  }
+}

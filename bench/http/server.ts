@@ -1,0 +1,62 @@
+/**
+ * The server under test, run in its own process by bench/http.bench.ts (argv[2] = a `ServerSpec`
+ * as JSON). Builds the case's jwt-sessions engine (or none), starts the app, logs the user in and
+ * reports the credentials to send; on stop, deletes what it stored in Redis and exits.
+ */
+import { createSessions, type Sessions } from '../../src/session/engine.js';
+import { MemoryStore } from '../../src/stores/memory.js';
+import type { RedisStore } from '../../src/stores/redis/index.js';
+import { serveForParent } from '../lib/http-bench.js';
+import { startApp } from './apps.js';
+import { ROUTE, SECRET, type ServerSpec, USER, type UserProfile } from './spec.js';
+
+const spec = JSON.parse(process.argv[2] ?? '{}') as ServerSpec;
+const KEYS = { signing: { alg: 'HS256', key: SECRET, kid: 'http-bench' } } as const;
+
+async function waitUntil(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** The case's engine; the JWT peers and `none` get a memory one only to mint the same token. */
+async function engineFor(): Promise<{ sessions: Sessions<UserProfile>; redis: RedisStore | null }> {
+  if (spec.auth === 'strict-redis' || spec.auth === 'strict-redis-cache') {
+    // Imported on demand: the other cases do not load ioredis.
+    const { RedisStore } = await import('../../src/stores/redis/index.js');
+    const redis = RedisStore.connect(spec.redisUrl, {
+      prefix: spec.redisPrefix,
+      liveCache: spec.auth === 'strict-redis-cache',
+    });
+    return { sessions: createSessions<UserProfile>({ keys: KEYS, store: redis }), redis };
+  }
+  return {
+    sessions: createSessions<UserProfile>({
+      keys: KEYS,
+      store: new MemoryStore(),
+      verifyMode: spec.auth === 'stateless' ? 'stateless' : 'strict',
+    }),
+    redis: null,
+  };
+}
+
+await serveForParent(async () => {
+  const { sessions, redis } = await engineFor();
+  const guardedByUs = spec.auth === 'stateless' || spec.auth.startsWith('strict-');
+  const pair = await sessions.login({ payload: { ...USER }, namespace: `user:${USER.user_id}` });
+  const app = await startApp(spec, guardedByUs ? (sessions as Sessions) : null);
+  const headers = app.login ? await app.login() : { authorization: `Bearer ${pair.access}` };
+  if (redis?.cacheStats()) await waitUntil(() => redis.cacheStats()!.live, 'the live cache');
+  return {
+    url: `${app.url}${ROUTE}`,
+    headers,
+    stats: () => (redis ? { liveCache: redis.cacheStats() } : null),
+    async close() {
+      await app.close();
+      if (redis) await sessions.revokeAll();
+      await sessions.close();
+    },
+  };
+});

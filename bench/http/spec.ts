@@ -1,0 +1,55 @@
+/**
+ * What the parent (bench/http.bench.ts) and the server process (bench/http/server.ts) agree on: the
+ * cases, the one route under test, the user every case authenticates, and the shared HS256 secret.
+ */
+
+export const FRAMEWORKS = ['express', 'fastify', 'hono'] as const;
+export type Framework = (typeof FRAMEWORKS)[number];
+
+/**
+ * How `GET /api/me` is guarded:
+ * - `none`: not at all (the framework's ceiling; the same Authorization header is still sent);
+ * - `stateless` / `strict-memory` / `strict-redis` / `strict-redis-cache`: jwt-sessions'
+ *   `requireAccess()` with that verify mode and store (`-cache` = RedisStore `liveCache: true`);
+ * - `fastify-jwt`, `express-jwt`: the usual stateless JWT plugin of that framework;
+ * - `express-session`: express-session + connect-redis v9 on the `redis` v5 client (a cookie).
+ */
+export const AUTHS = [
+  'none',
+  'stateless',
+  'strict-memory',
+  'strict-redis',
+  'strict-redis-cache',
+  'fastify-jwt',
+  'express-jwt',
+  'express-session',
+] as const;
+export type Auth = (typeof AUTHS)[number];
+
+export interface ServerSpec {
+  framework: Framework;
+  auth: Auth;
+  /** For the Redis-backed cases. */
+  redisUrl: string;
+  /** Unique key prefix of this run (the parent deletes whatever is left under it). */
+  redisPrefix: string;
+}
+
+export const ROUTE = '/api/me';
+
+/** The authenticated user: the access-token payload, and the express-session session's `user`. */
+export const USER = { user_id: 42, name: 'Jane Doe', roles: ['user'] } as const;
+export type UserProfile = { user_id: number; name: string; roles: readonly string[] };
+
+/** The small JSON every case answers: the user read from the claims / session. */
+export function profileOf(source: unknown): UserProfile {
+  const { user_id, name, roles } = source as UserProfile;
+  return { user_id, name, roles };
+}
+
+/** HS256 secret shared by jwt-sessions and the JWT peers, so they all verify the same token. */
+export const SECRET = 'http-bench-hs256-secret-0123456789abcdef-0123456789';
+
+export function usesRedis(auth: Auth): boolean {
+  return auth === 'strict-redis' || auth === 'strict-redis-cache' || auth === 'express-session';
+}

@@ -1,0 +1,254 @@
+/**
+ * Every store the library ships, opened on a unique prefix / table prefix / file, with an audit of
+ * what it physically holds: the records under the prefix, and index entries that point at no
+ * record (orphans). The storms and the fault suite use it; each target probes its service once
+ * (serviceAvailable: a hard failure under CI, a loud counted skip elsewhere).
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Cluster, Redis } from 'ioredis';
+import mysql from 'mysql2/promise';
+import pg from 'pg';
+import { MemoryStore } from '../../src/stores/memory.js';
+import { RedisStore } from '../../src/stores/redis/index.js';
+import { MySqlStore } from '../../src/stores/sql/mysql.js';
+import { PostgresStore } from '../../src/stores/sql/postgres.js';
+import { SqliteStore } from '../../src/stores/sql/sqlite.js';
+import type { Store } from '../../src/stores/store.js';
+import { SERVICE_URLS, serviceAvailable } from '../support/services.js';
+
+export interface Audit {
+  /** Session records physically present under the store's prefix. */
+  records: number;
+  /** Index entries naming a session record that does not exist. */
+  orphans: number;
+}
+
+export interface OpenedTarget {
+  store: Store;
+  audit(): Promise<Audit>;
+  /** Removes everything under the prefix and closes the connections. */
+  cleanup(): Promise<void>;
+}
+
+export interface StoreTarget {
+  name: string;
+  available: boolean;
+  open(): Promise<OpenedTarget>;
+}
+
+const uid = () => randomBytes(5).toString('hex');
+
+const CLUSTER_NODES = SERVICE_URLS.redisCluster.split(',').map((seed) => {
+  const [host, port] = seed.trim().split(':');
+  return { host: host!, port: Number(port) };
+});
+
+async function scanAll(client: Redis, pattern: string): Promise<string[]> {
+  const found: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    found.push(...keys);
+  } while (cursor !== '0');
+  return found;
+}
+
+/** Session hashes and dangling index members under `prefix` (the tests may SCAN; the store never does). */
+async function auditRedis(nodes: Redis[], reader: Redis | Cluster, prefix: string): Promise<Audit> {
+  const keys = (await Promise.all(nodes.map((node) => scanAll(node, `${prefix}*`)))).flat();
+  const sessions = new Set(keys.filter((k) => k.startsWith(`${prefix}s:`)));
+  let orphans = 0;
+  for (const index of keys.filter((k) => k.startsWith(`${prefix}a:`) || k.startsWith(`${prefix}n:`))) {
+    const tag = index.slice(index.indexOf('{'), index.indexOf('}') + 1);
+    const members = await reader.zrange(index, 0, -1);
+    // Members past their expiry are reclaimed lazily by design; count only the ones still due.
+    const scores = await Promise.all(members.map((m) => reader.zscore(index, m)));
+    members.forEach((member, i) => {
+      if (Number(scores[i]) > Date.now() && !sessions.has(`${prefix}s:${tag}:${member}`)) orphans++;
+    });
+  }
+  return { records: sessions.size, orphans };
+}
+
+const redisUp = await serviceAvailable('redis (security storms)', async () => {
+  const probe = new Redis(SERVICE_URLS.redis, {
+    lazyConnect: true,
+    retryStrategy: () => null,
+    connectTimeout: 2000,
+  });
+  probe.on('error', () => undefined);
+  try {
+    await probe.connect();
+    await probe.ping();
+  } finally {
+    probe.disconnect();
+  }
+});
+
+const clusterUp = await serviceAvailable('redis cluster (security storms)', async () => {
+  const probe = new Redis({
+    ...CLUSTER_NODES[0]!,
+    lazyConnect: true,
+    retryStrategy: () => null,
+    connectTimeout: 2000,
+  });
+  probe.on('error', () => undefined);
+  try {
+    await probe.connect();
+    if (!String(await probe.call('CLUSTER', 'INFO')).includes('cluster_state:ok'))
+      throw new Error('cluster_state is not ok');
+  } finally {
+    probe.disconnect();
+  }
+});
+
+const postgresUp = await serviceAvailable('PostgreSQL (security storms)', async () => {
+  const client = new pg.Client({ connectionString: SERVICE_URLS.postgres, connectionTimeoutMillis: 3000 });
+  await client.connect();
+  await client.end();
+});
+
+const mysqlUp = await serviceAvailable('MariaDB/MySQL (security storms)', async () => {
+  const connection = await mysql.createConnection({ uri: SERVICE_URLS.mysql, connectTimeout: 3000 });
+  await connection.end();
+});
+
+export const STORE_TARGETS: StoreTarget[] = [
+  {
+    name: 'MemoryStore',
+    available: true,
+    async open() {
+      const store = new MemoryStore();
+      return {
+        store,
+        audit: async () => ({ records: store.size, orphans: 0 }),
+        cleanup: () => store.close(),
+      };
+    },
+  },
+  {
+    name: 'RedisStore (standalone)',
+    available: redisUp,
+    async open() {
+      const prefix = `jwts-sec:${uid()}:`;
+      const store = RedisStore.connect(SERVICE_URLS.redis, { prefix });
+      const admin = new Redis(SERVICE_URLS.redis);
+      return {
+        store,
+        audit: () => auditRedis([admin], admin, prefix),
+        async cleanup() {
+          await store.deleteAll(0).catch(() => 0);
+          await store.close();
+          const left = await scanAll(admin, `${prefix}*`);
+          if (left.length > 0) await admin.del(...left);
+          await admin.quit();
+        },
+      };
+    },
+  },
+  {
+    name: 'RedisStore (cluster)',
+    available: clusterUp,
+    async open() {
+      const prefix = `jwts-sec:${uid()}:`;
+      const store = RedisStore.connectCluster(CLUSTER_NODES, { prefix });
+      const admin = new Cluster(CLUSTER_NODES);
+      const masters = CLUSTER_NODES.map((node) => new Redis(node));
+      return {
+        store,
+        async audit() {
+          // SCAN on every node, keep only the keys each node masters (replicas would double count).
+          const roles = await Promise.all(masters.map((m) => m.call('ROLE') as Promise<[string]>));
+          return auditRedis(
+            masters.filter((_, i) => roles[i]![0] === 'master'),
+            admin,
+            prefix,
+          );
+        },
+        async cleanup() {
+          await store.deleteAll(0).catch(() => 0);
+          await store.close();
+          for (const master of masters) {
+            for (const key of await scanAll(master, `${prefix}*`)) await admin.del(key).catch(() => 0);
+            master.disconnect();
+          }
+          await admin.quit();
+        },
+      };
+    },
+  },
+  {
+    name: 'PostgresStore',
+    available: postgresUp,
+    async open() {
+      const tablePrefix = `sec${uid()}_`;
+      const store = new PostgresStore({ connection: SERVICE_URLS.postgres, tablePrefix });
+      await store.migrate();
+      const admin = new pg.Pool({ connectionString: SERVICE_URLS.postgres, max: 1 });
+      admin.on('error', () => {});
+      return {
+        store,
+        async audit() {
+          const { rows } = await admin.query(`SELECT COUNT(*) AS n FROM ${tablePrefix}sessions`);
+          return { records: Number(rows[0].n), orphans: 0 };
+        },
+        async cleanup() {
+          await store.close();
+          await admin.query(`DROP TABLE IF EXISTS ${tablePrefix}sessions`);
+          await admin.query(`DROP TABLE IF EXISTS ${tablePrefix}schema_version`);
+          await admin.end();
+        },
+      };
+    },
+  },
+  {
+    name: 'MySqlStore (MariaDB)',
+    available: mysqlUp,
+    async open() {
+      const tablePrefix = `sec${uid()}_`;
+      const store = new MySqlStore({ connection: SERVICE_URLS.mysql, tablePrefix });
+      await store.migrate();
+      const admin = mysql.createPool({ uri: SERVICE_URLS.mysql, connectionLimit: 1 });
+      return {
+        store,
+        async audit() {
+          const [rows] = await admin.query(`SELECT COUNT(*) AS n FROM ${tablePrefix}sessions`);
+          return { records: Number((rows as { n: number }[])[0]!.n), orphans: 0 };
+        },
+        async cleanup() {
+          await store.close();
+          await admin.query(`DROP TABLE IF EXISTS ${tablePrefix}sessions`);
+          await admin.query(`DROP TABLE IF EXISTS ${tablePrefix}schema_version`);
+          await admin.end();
+        },
+      };
+    },
+  },
+  {
+    name: 'SqliteStore',
+    available: true,
+    async open() {
+      const dir = mkdtempSync(join(tmpdir(), 'jwt-sessions-sec-'));
+      const store = new SqliteStore({ filename: join(dir, 'sessions.db'), tablePrefix: 'sec_' });
+      await store.migrate();
+      const Database = (await import('better-sqlite3')).default;
+      const admin = new Database(join(dir, 'sessions.db'), { readonly: true });
+      return {
+        store,
+        async audit() {
+          const row = admin.prepare('SELECT COUNT(*) AS n FROM sec_sessions').get() as { n: number };
+          return { records: row.n, orphans: 0 };
+        },
+        async cleanup() {
+          admin.close();
+          await store.close();
+          rmSync(dir, { recursive: true, force: true });
+        },
+      };
+    },
+  },
+];
