@@ -18,8 +18,8 @@
  * per-round ratios) and the median of the rounds' p50/p99 latency.
  */
 import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { rm, rmdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import {
@@ -278,6 +278,7 @@ export default defineBenchmark({
       }
     } finally {
       await rm(BUILD_DIR, { recursive: true, force: true });
+      await rmdir(dirname(BUILD_DIR)).catch(() => undefined); // only when no other run uses it
       if (redisUp) {
         const left = await deleteLeftovers(redisPrefix);
         if (left > 0) notes.push(`${left} Redis key(s) left under ${redisPrefix} by a server were deleted.`);

@@ -13,7 +13,7 @@ import { ROUTE, SECRET, type ServerSpec, USER, type UserProfile } from './spec.j
 const spec = JSON.parse(process.argv[2] ?? '{}') as ServerSpec;
 const KEYS = { signing: { alg: 'HS256', key: SECRET, kid: 'http-bench' } } as const;
 
-async function waitUntil(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+async function waitUntil(condition: () => boolean, what: string, timeoutMs = 25_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

@@ -1,6 +1,7 @@
 /**
- * Express adapter (Express 5; Express 4 works too: nothing here imports Express at run time, and
- * every middleware catches its own errors instead of relying on Express 5's promise handling).
+ * Express adapter, for Express 5 and meant for Express 4 as well: nothing here imports Express at
+ * run time, and every middleware catches its own errors instead of relying on Express 5's promise
+ * handling. (The test suite runs Express 5 only: Express 4 is not installed in this repository.)
  *
  * ```ts
  * const auth = expressSessions(sessions);                 // or expressSessions(sessions, httpOptions)

@@ -16,7 +16,8 @@
  * *text* of the signature inside a token (`createCompactVerifier`, what the codec uses). For HMAC
  * the compact form computes the expected tag directly as base64url and compares the two strings in
  * constant time, so the signature segment is never decoded; a match also proves the segment is the
- * canonical encoding. The Wycheproof tests drive both forms.
+ * canonical encoding. `assertCompactSignature` is the codec's step on top of a compact verifier
+ * (typed errors instead of `false`). The Wycheproof tests drive all three.
  */
 import { Buffer } from 'node:buffer';
 import {

@@ -4,7 +4,7 @@
  * `paths` to src/ (a user's project resolves the same names from node_modules; inside this repo,
  * without that tsconfig, they resolve to dist/ through the package's own exports map). Each one is
  * driven over real HTTP: login → protected call → refresh → logout, in both transports. And
- * docs/quickstart.md must show each file verbatim, so the docs cannot drift from tested code.
+ * docs/quickstart.md and README.md must show each file verbatim, so the docs cannot drift from tested code.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -147,8 +147,8 @@ describe.each(EXAMPLES)('examples/%s.ts', (name) => {
   });
 });
 
-describe('docs/quickstart.md', () => {
-  const doc = readFileSync(new URL('../../docs/quickstart.md', import.meta.url), 'utf8');
+describe.each(['docs/quickstart.md', 'README.md'])('%s', (path) => {
+  const doc = readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
   it.each(EXAMPLES)('shows examples/%s.ts verbatim', (name) => {
     const source = readFileSync(new URL(`../../examples/${name}.ts`, import.meta.url), 'utf8');
     expect(doc).toContain(`\`\`\`ts\n${source}\`\`\``);

@@ -12,6 +12,7 @@ import { RedisStore, type RedisStoreOptions } from '../../src/stores/redis/index
 import { keySlot } from '../../src/stores/redis/keys.js';
 import { describeStoreContract } from '../contract/store-contract.js';
 import { record, T0 } from '../support/records.js';
+import { engineRoundTrips, twoInstancesTakeTurns, until } from '../support/redis-live-cache.js';
 import { CommandWatch, roundTrips } from '../support/redis-server.js';
 import { clusterSeeds, describeWithService, SERVICE_URLS, serviceAvailable } from '../support/services.js';
 
@@ -114,18 +115,6 @@ afterEach(async () => {
     if (left.length > 0) await dropKeys(left);
   }
 });
-
-async function until(
-  condition: () => Promise<boolean> | boolean,
-  timeoutMs = 5000,
-  stepMs = 10,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, stepMs));
-  }
-}
 
 describeCluster('RedisStore on Redis Cluster: layout', () => {
   it('the 16 default buckets spread over every master, and a session shares its slot with its indexes', async () => {
@@ -256,6 +245,35 @@ describeCluster('RedisStore on Redis Cluster: live cache', () => {
     latencies.sort((x, y) => x - y);
     console.info(
       `[redis-cluster] live cache propagation A -> B: p50 ${latencies[10]!.toFixed(2)} ms, max ${latencies.at(-1)!.toFixed(2)} ms`,
+    );
+  });
+
+  it('through the engine: login 1 round trip, refresh 1 (the CAS only), strict verify 0', async () => {
+    const prefix = randomPrefix();
+    const store = open({ prefix, liveCache: true });
+    const watch = await CommandWatch.start(NODES);
+    try {
+      // one script call each (EVAL on a node connection's first use of the script, then EVALSHA)
+      const script = expect.stringMatching(/^eval(sha)?$/);
+      expect(await engineRoundTrips(store, watch, prefix)).toEqual({
+        login: [script],
+        refresh: [[script], [script], [script]],
+        verify: [],
+        verifyAfterRefresh: [],
+      });
+    } finally {
+      await watch.stop();
+    }
+  });
+
+  it("two instances refreshing a session in turn: each sees the other's writes, revocations included", async () => {
+    const prefix = randomPrefix();
+    const delays = await twoInstancesTakeTurns(
+      open({ prefix, liveCache: true }),
+      open({ prefix, liveCache: true }),
+    );
+    console.info(
+      `[redis-cluster] live cache, other instance refuses a superseded/revoked token after: max ${Math.max(...delays).toFixed(2)} ms over ${delays.length} changes`,
     );
   });
 

@@ -17,6 +17,7 @@ import { LiveCache, outdates, parseInvalidation } from '../../src/stores/redis/l
 import type { StoredSession } from '../../src/stores/store.js';
 import { describeStoreContract } from '../contract/store-contract.js';
 import { record, T0 } from '../support/records.js';
+import { engineRoundTrips, twoInstancesTakeTurns, until } from '../support/redis-live-cache.js';
 import {
   CommandWatch,
   redisServerInstalled,
@@ -24,7 +25,6 @@ import {
   startRedisServer,
   type ThrowawayRedis,
 } from '../support/redis-server.js';
-import { engineRoundTrips, twoInstancesTakeTurns, until } from '../support/redis-live-cache.js';
 import { describeWithService, SERVICE_URLS, serviceAvailable } from '../support/services.js';
 
 const URL = SERVICE_URLS.redis;
@@ -214,16 +214,19 @@ describeRedis('RedisStore on standalone Redis: round trips and commands', () => 
     expect(roundTrips(reread.commands, prefix).map((c) => c.name)).toEqual(['hmget']);
     expect(reread.result).toMatchObject({ version: 3, data: 'by C' });
 
-    // Through the engine: A caches its login; C refreshes silently; A's refresh with the rotated-out
-    // token costs the CAS that fails, one re-read, and detects the reuse (session revoked).
+    // Through the engine: A caches its login; C refreshes silently; A's refresh of the same token
+    // (a second tab) tries the CAS on its stale record, fails, re-reads Redis once and gets C's
+    // generation (the grace window), exactly as if it had read Redis in the first place.
     const engineA = createSessions({ keys: engineKeys, store: a });
     const engineC = createSessions({ keys: engineKeys, store: silent });
     const pair = await engineA.login();
     const rotated = await engineC.refresh(pair.refresh);
-    const retry = await watch.record(() => engineA.refresh(pair.refresh).catch((e: unknown) => e));
-    expect(retry.result).toMatchObject({ code: 'refresh_reused' });
-    expect(roundTrips(retry.commands, prefix).map((c) => c.name)).toEqual(['evalsha', 'hmget', 'evalsha']);
-    await expect(engineA.verifyAccess(rotated.access)).rejects.toMatchObject({ code: 'session_not_found' });
+    const retry = await watch.record(() => engineA.refresh(pair.refresh));
+    expect(roundTrips(retry.commands, prefix).map((c) => c.name)).toEqual(['evalsha', 'hmget']);
+    expect(retry.result.refresh).toBe(rotated.refresh);
+    expect(retry.result.access).toBe(rotated.access);
+    await expect(engineA.verifyAccess(pair.access)).rejects.toMatchObject({ code: 'access_revoked' });
+    await expect(engineA.verifyAccess(rotated.access)).resolves.toBeTruthy();
   });
 
   it('never uses KEYS or SCAN, in any operation or script', async () => {
@@ -489,6 +492,31 @@ describeThrowaway('RedisStore failure behaviour (throwaway redis-server)', () =>
   });
 });
 
+/**
+ * A LiveCache on a stand-in subscriber that delivers what is published straight back, so a test
+ * can order replies and invalidations at will (the races real Redis produces only by chance).
+ */
+async function loopbackCache() {
+  const handlers: ((channel: string, message: string) => void)[] = [];
+  const fake = {
+    status: 'ready',
+    on(event: string, handler: (channel: string, message: string) => void) {
+      if (event === 'message') handlers.push(handler);
+      return fake;
+    },
+    off: () => fake,
+    subscribe: () => Promise.resolve(1),
+    unsubscribe: () => Promise.resolve(0),
+  };
+  const publish = (message: string) => {
+    for (const handler of handlers) handler('c', message);
+    return Promise.resolve(1);
+  };
+  const cache = new LiveCache(fake as never, false, 'c', publish, {});
+  await until(() => cache.live);
+  return { cache, publish };
+}
+
 describeRedis('RedisStore live cache between two instances', () => {
   it('a revoke on instance A reaches instance B: converges, latency logged', async () => {
     const prefix = randomPrefix();
@@ -595,24 +623,7 @@ describeRedis('RedisStore live cache between two instances', () => {
   });
 
   it('a read overtaken by an invalidation is not cached (read/invalidate race)', async () => {
-    // A fake subscriber that delivers what the cache publishes straight back: the cache goes live.
-    const handlers: ((channel: string, message: string) => void)[] = [];
-    const fake = {
-      status: 'ready',
-      on(event: string, handler: (channel: string, message: string) => void) {
-        if (event === 'message') handlers.push(handler);
-        return fake;
-      },
-      off: () => fake,
-      subscribe: () => Promise.resolve(1),
-      unsubscribe: () => Promise.resolve(0),
-    };
-    const publish = (message: string) => {
-      for (const handler of handlers) handler('c', message);
-      return Promise.resolve(1);
-    };
-    const cache = new LiveCache(fake as never, false, 'c', publish, {});
-    await until(() => cache.live);
+    const { cache, publish } = await loopbackCache();
     const s = record();
     const overtaken = cache.begin(s.id);
     publish(`i:${s.id}`); // the invalidation arrives before the read's reply
@@ -628,5 +639,82 @@ describeRedis('RedisStore live cache between two instances', () => {
     publish(`i:${s.id}`);
     expect(cache.lookup(s.id, T0)).toBeUndefined();
     await cache.close();
+  });
+
+  it('invalidations are version-aware: own writes stay cached, any newer write evicts', async () => {
+    const { cache, publish } = await loopbackCache();
+    const v2 = { ...record(), version: 2 };
+    const cached = () => cache.lookup(v2.id, T0);
+    const install = (session: StoredSession) => cache.end(cache.beginWrite(session.id), session);
+
+    install(v2); // this instance wrote version 2 ...
+    publish(`w:2:${v2.id}`); // ... and its own invalidation comes back: kept
+    publish(`w:1:${v2.id}`); // a late invalidation of an older write: kept
+    publish(`t:1:${T0 + 9}:${T0 + 99}:${v2.id}`); // a touch before version 2 was written: kept
+    publish(`t:2:${v2.lastUsedAt}:${v2.expiresAt}:${v2.id}`); // a touch that left it as cached: kept
+    expect(cached()).toEqual(v2);
+    publish(`t:2:${T0 + 9}:${v2.expiresAt}:${v2.id}`); // another instance touched version 2
+    expect(cached()).toBeUndefined();
+    install(v2);
+    publish(`w:3:${v2.id}`); // another instance's refresh, or an access revocation
+    expect(cached()).toBeUndefined();
+    install(v2);
+    publish(`i:${v2.id}`); // deleted
+    expect(cached()).toBeUndefined();
+    install(v2);
+    publish(`w:x:${v2.id}`); // unreadable: flush, never trust
+    expect(cached()).toBeUndefined();
+
+    // An own write overtaken by a newer write's invalidation (its reply came later) is not cached.
+    const writing = cache.beginWrite(v2.id);
+    publish(`w:3:${v2.id}`);
+    cache.end(writing, v2);
+    expect(cached()).toBeUndefined();
+    // Nor one overtaken by a touch of the version it wrote.
+    const touched = cache.beginWrite(v2.id);
+    publish(`t:2:${T0 + 5}:${T0 + 500}:${v2.id}`);
+    cache.end(touched, v2);
+    expect(cached()).toBeUndefined();
+    // Its own invalidation arriving before its reply does not stop it.
+    const own = cache.beginWrite(v2.id);
+    publish(`w:2:${v2.id}`);
+    cache.end(own, v2);
+    expect(cached()).toEqual(v2);
+
+    // A read that answers an older version than this instance's write never replaces the record
+    // the write cached: whether it started before the write (spoiled by it) or after (dropped).
+    const before = cache.begin(v2.id);
+    const write = cache.beginWrite(v2.id);
+    const after = cache.begin(v2.id);
+    cache.end(write, { ...v2, version: 3 });
+    cache.end(before, v2);
+    cache.end(after, v2);
+    expect(cached()).toMatchObject({ version: 3 });
+    await cache.close();
+  });
+
+  it('parses invalidations strictly', () => {
+    expect(parseInvalidation('w:7:a:b')).toEqual({ id: 'a:b', change: { kind: 'written', version: 7 } });
+    expect(parseInvalidation('t:7:10:20:id')).toEqual({
+      id: 'id',
+      change: { kind: 'touched', version: 7, lastUsedAt: 10, expiresAt: 20 },
+    });
+    expect(parseInvalidation('i:x')).toEqual({ id: 'x', change: { kind: 'ended' } });
+    for (const bad of ['w:7:', 'w::id', 'w:1e3:id', 't:1:2:id', 'i:', 'x:1:id', 'w:9007199254740993:id'])
+      expect(parseInvalidation(bad), bad).toBeNull();
+    const s = record({ version: 4 });
+    expect(outdates({ kind: 'written', version: 4 }, s)).toBe(false);
+    expect(outdates({ kind: 'written', version: 5 }, s)).toBe(true);
+    expect(outdates({ kind: 'ended' }, s)).toBe(true);
+  });
+
+  it("two instances refreshing a session in turn: each sees the other's writes, revocations included", async () => {
+    const prefix = randomPrefix();
+    const a = open({ prefix, liveCache: true });
+    const b = open({ prefix, liveCache: true });
+    const delays = await twoInstancesTakeTurns(a, b);
+    console.info(
+      `[redis] live cache, other instance refuses a superseded/revoked token after: max ${Math.max(...delays).toFixed(2)} ms over ${delays.length} changes`,
+    );
   });
 });

@@ -65,7 +65,11 @@ export async function engineRoundTrips(
 }
 
 /** Resolves once `check` throws a SessionError with `code` (the change reached this instance). */
-async function refusedWithin(check: () => Promise<unknown>, code: string, timeoutMs: number): Promise<number> {
+async function refusedWithin(
+  check: () => Promise<unknown>,
+  code: string,
+  timeoutMs: number,
+): Promise<number> {
   const started = performance.now();
   await until(
     () =>
@@ -90,7 +94,11 @@ async function refusedWithin(check: () => Promise<unknown>, code: string, timeou
  * re-read). Then B revokes access and A refuses; then A revokes the session and B refuses.
  * Resolves the propagation delays measured (ms).
  */
-export async function twoInstancesTakeTurns(a: RedisStore, b: RedisStore, timeoutMs = 2000): Promise<number[]> {
+export async function twoInstancesTakeTurns(
+  a: RedisStore,
+  b: RedisStore,
+  timeoutMs = 2000,
+): Promise<number[]> {
   await until(() => a.cacheStats()!.live && b.cacheStats()!.live);
   const engines: [Sessions, Sessions] = [
     createSessions({ keys: LIVE_CACHE_KEYS, store: a }),
@@ -110,7 +118,11 @@ export async function twoInstancesTakeTurns(a: RedisStore, b: RedisStore, timeou
       code: 'access_revoked',
     });
     delays.push(
-      await refusedWithin(() => other.verifyAccess(before.access, { mode: 'strict' }), 'access_revoked', timeoutMs),
+      await refusedWithin(
+        () => other.verifyAccess(before.access, { mode: 'strict' }),
+        'access_revoked',
+        timeoutMs,
+      ),
     );
     await expect(other.verifyAccess(pair.access, { mode: 'strict' })).resolves.toBeTruthy();
     await expect(writer.verifyAccess(pair.access, { mode: 'strict' })).resolves.toBeTruthy();

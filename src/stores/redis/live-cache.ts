@@ -62,7 +62,12 @@ interface Entry {
 export type SessionChange =
   | { readonly kind: 'ended' }
   | { readonly kind: 'written'; readonly version: number }
-  | { readonly kind: 'touched'; readonly version: number; readonly lastUsedAt: number; readonly expiresAt: number };
+  | {
+      readonly kind: 'touched';
+      readonly version: number;
+      readonly lastUsedAt: number;
+      readonly expiresAt: number;
+    };
 
 /** Changes a ticket remembers at most; past that it is spoiled (a hot session: read it again). */
 const MAX_TICKET_CHANGES = 16;
@@ -356,7 +361,7 @@ export function parseInvalidation(text: string): { id: string; change: SessionCh
     if (colon === -1) return null;
     const field = text.slice(at, colon);
     const value = Number(field);
-    if (field === '' || !Number.isSafeInteger(value)) return null;
+    if (!/^-?[0-9]{1,16}$/.test(field) || !Number.isSafeInteger(value)) return null;
     numbers.push(value);
     at = colon + 1;
   }
