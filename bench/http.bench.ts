@@ -80,7 +80,10 @@ const PEERS: Partial<Record<Framework, Auth[]>> = {
 interface CaseRecord {
   spec: ServerSpec;
   label: string;
+  /** Requests/s of each measured run. */
   perRound: number[];
+  /** Requests per second of server CPU time (user + system) of each measured run. */
+  perCpuRound: number[];
   p50: number[];
   p99: number[];
   requests: number;
@@ -200,8 +203,11 @@ async function runGroup(group: CaseRecord[], t: Timing, log: (m: string) => void
         if (server === undefined) continue;
         try {
           await loadCase(record, server, t.rewarmSec);
+          const cpuBefore = await server.cpuMicros();
           const r = await loadCase(record, server, t.durationSec);
+          const cpu = (await server.cpuMicros()) - cpuBefore;
           record.perRound.push(r.rps);
+          record.perCpuRound.push((r.requests / Math.max(cpu, 1)) * 1e6);
           record.p50.push(r.p50);
           record.p99.push(r.p99);
           record.requests += r.requests;
@@ -257,6 +263,7 @@ export default defineBenchmark({
           spec: { framework, auth, redisUrl: REDIS_URL, redisPrefix },
           label: `${framework} ${AUTH_LABELS[auth]}`,
           perRound: [],
+          perCpuRound: [],
           p50: [],
           p99: [],
           requests: 0,
@@ -285,41 +292,35 @@ export default defineBenchmark({
       }
     }
 
-    const measurements: Record<string, Measurement> = {};
+    // Two views of each case: wall-clock requests/s, and requests per server CPU-second.
+    const wall: Record<string, Measurement> = {};
+    const perCpu: Record<string, Measurement> = {};
     for (const [k, r] of records) {
-      if (r.perRound.length === rounds) measurements[k] = toMeasurement(r.label, r.perRound, r.requests);
+      if (r.perRound.length !== rounds) continue;
+      wall[k] = toMeasurement(r.label, r.perRound, r.requests);
+      perCpu[k] = toMeasurement(r.label, r.perCpuRound, r.requests);
     }
-    const ratioToCeiling = (framework: Framework, auth: Auth): number | undefined => {
-      const m = measurements[key(framework, auth)];
-      const ceiling = measurements[key(framework, 'none')];
-      return m && ceiling ? pairedRatio(m, ceiling) : undefined;
-    };
+    const toCeiling = (view: Record<string, Measurement>, framework: Framework, auth: Auth) =>
+      formatRatio(pairedRatio(view[key(framework, auth)]!, view[key(framework, 'none')]!));
 
     const rows: (string | number)[][] = [];
     for (const r of all) {
       const { framework, auth } = r.spec;
-      const m = measurements[key(framework, auth)];
+      const m = wall[key(framework, auth)];
       if (!m) {
-        rows.push([
-          framework,
-          AUTH_LABELS[auth],
-          `FAILED: ${r.failure ?? 'incomplete'}`,
-          '',
-          '',
-          '',
-          '',
-          '',
-          '',
-        ]);
+        rows.push([framework, AUTH_LABELS[auth], `FAILED: ${r.failure ?? 'incomplete'}`]);
         continue;
       }
-      const ratio = ratioToCeiling(framework, auth)!;
+      const hasCeiling = wall[key(framework, 'none')] !== undefined;
+      const c = perCpu[key(framework, auth)]!;
       rows.push([
         framework,
         AUTH_LABELS[auth],
         m.opsPerSec,
         `±${m.spreadPct.toFixed(0)}%`,
-        formatRatio(ratio),
+        hasCeiling ? toCeiling(wall, framework, auth) : 'n/a',
+        c.opsPerSec,
+        hasCeiling ? toCeiling(perCpu, framework, auth) : 'n/a',
         `${median(r.p50)} ms`,
         `${median(r.p99)} ms`,
         String(r.errors),
@@ -339,17 +340,18 @@ export default defineBenchmark({
               .join('; '),
     });
     const ahead = (name: string, ours: string, peer: string) => {
-      const a = measurements[ours];
-      const b = measurements[peer];
+      const a = wall[ours];
+      const b = wall[peer];
       if (!a || !b) {
         checks.push({ name, pass: false, detail: `not measured (${!a ? ours : peer} missing)` });
         return;
       }
       const ratio = pairedRatio(a, b);
+      const cpuRatio = pairedRatio(perCpu[ours]!, perCpu[peer]!);
       checks.push({
         name,
         pass: ratio > 1,
-        detail: `${formatRatio(ratio)} (${formatOps(a.opsPerSec)} vs ${formatOps(b.opsPerSec)} req/s)`,
+        detail: `${formatRatio(ratio)} req/s (${formatOps(a.opsPerSec)} vs ${formatOps(b.opsPerSec)}); per server CPU-second ${formatRatio(cpuRatio)}`,
       });
     };
     ahead(
@@ -381,14 +383,26 @@ export default defineBenchmark({
     }
     notes.push(
       `autocannon ${CONNECTIONS} connections, pipelining ${PIPELINING}. One server process per case (NODE_ENV=production), only one under load at a time: a framework's servers are started together, then probed and warmed up (${warmupSec} s) one by one, then measured in ${rounds} rounds of ${durationSec} s (after ${timing.rewarmSec} s of re-warm), rotating the order; the idle ones wait. The load generator and the server share the machine: read the ratios, not the absolute numbers.`,
-      'vs ceiling = median over rounds of (case req/s / same framework without auth, same round). Latency: autocannon whole-millisecond percentiles, median over rounds.',
+      "vs ceiling = median over rounds of (case / same framework without auth, same round). req/CPU-s = requests served per second of the server process's CPU time (user + system, all threads) during the measured run: the cost of a request, which depends far less than req/s on what else the machine runs. Latency: autocannon whole-millisecond percentiles, median over rounds.",
       'Every JWT case verifies the same HS256 token (jwt-sessions checks typ, kid/alg and claims; @fastify/jwt = fast-jwt, express-jwt = jsonwebtoken, both checking signature and exp). express-session: resave false, saveUninitialized false, so each request is one Redis GET plus connect-redis touch (EXPIRE).',
       `Strict (Redis): one HMGET per request; with the live cache, an in-process lookup kept coherent by pub/sub invalidations. Redis keys under a unique prefix (${redisPrefix}), deleted afterwards.`,
     );
 
     const table: Table = {
       title: 'GET /api/me, requests/s (median of rounds)',
-      columns: ['framework', 'auth', 'req/s', 'spread', 'vs ceiling', 'p50', 'p99', 'errors', 'non-2xx'],
+      columns: [
+        'framework',
+        'auth',
+        'req/s',
+        'spread',
+        'vs ceiling',
+        'req/CPU-s',
+        'CPU vs ceiling',
+        'p50',
+        'p99',
+        'errors',
+        'non-2xx',
+      ],
       rows,
     };
     return {
@@ -399,7 +413,7 @@ export default defineBenchmark({
       tables: [table],
       checks,
       notes,
-      data: { records: Object.fromEntries(records), measurements },
+      data: { records: Object.fromEntries(records), wall, perCpu },
     };
   },
 });

@@ -305,11 +305,25 @@ export default defineBenchmark({
         }
         if (op === 'verify') {
           const ours = get('jwt-sessions')!;
-          const vsFloor = pairedRatio(ours, floor);
+          // The floor check gets a head-to-head of its own: only the two cases, many short alternating
+          // rounds, so a burst of load on the shared machine spoils few pairs and the median of the
+          // paired ratios ignores them (the table's ratios come from fewer, longer rounds).
+          const duelCases = [c.verify['node:crypto floor']!, c.verify['jwt-sessions']!];
+          const duel = await compare(
+            duelCases,
+            ctx.quick
+              ? { rounds: 31, roundMs: 25, warmupMs: 100 }
+              : { rounds: 61, roundMs: 60, warmupMs: 200 },
+          );
+          data['verify head-to-head'] ??= {};
+          data['verify head-to-head'][alg] = duel;
+          const duelFloor = duel[duelCases[0]!.label]!;
+          const duelOurs = duel[duelCases[1]!.label]!;
+          const vsFloor = pairedRatio(duelOurs, duelFloor);
           checks.push({
             name: `${alg} verify >= 0.9x the raw node:crypto floor`,
             pass: vsFloor >= 0.9,
-            detail: `${formatRatio(vsFloor)} (${Math.round(ours.opsPerSec)} vs ${Math.round(floor.opsPerSec)} ops/s)`,
+            detail: `${formatRatio(vsFloor)} (${Math.round(duelOurs.opsPerSec)} vs ${Math.round(duelFloor.opsPerSec)} ops/s, median of ${duelOurs.perRound.length} paired rounds)`,
           });
           if (alg === 'HS256') {
             const vsJose = pairedRatio(ours, jose);
@@ -340,6 +354,7 @@ export default defineBenchmark({
         '"floor, text compare" (HS256, no check): the same floor comparing the digest as base64url text with the signature text, which is how jwt-sessions checks an HMAC; shown so the margin from that technique is visible.',
         'jose is async (WebCrypto) and measured as sequential awaits; jose keys are CryptoKeys imported once. fast-jwt cache disabled. jsonwebtoken has no EdDSA.',
         'Cases of one (alg, op) group are interleaved round by round; ratios are medians of per-round ratios (pairedRatio), so they share the same machine conditions. Spread = (max - min) / median over rounds: on a busy machine, read the ratios, not the absolute numbers.',
+        'The "verify >= 0.9x floor" checks use a separate head-to-head of jwt-sessions and the floor alone (many short alternating rounds, median of paired ratios), which is far less sensitive to load bursts than the table; the raw rounds are in the JSON under "verify head-to-head".',
       ],
       data,
     };

@@ -13,10 +13,15 @@ import { ROUTE, SECRET, type ServerSpec, USER, type UserProfile } from './spec.j
 const spec = JSON.parse(process.argv[2] ?? '{}') as ServerSpec;
 const KEYS = { signing: { alg: 'HS256', key: SECRET, kid: 'http-bench' } } as const;
 
-async function waitUntil(condition: () => boolean, what: string, timeoutMs = 25_000): Promise<void> {
+/** The live cache serves nothing until its subscription and heartbeat work: wait for that. */
+async function waitForLiveCache(redis: RedisStore, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+  while (!redis.cacheStats()!.live) {
+    if (Date.now() > deadline) {
+      throw new Error(
+        `the live cache is not live after ${timeoutMs} ms: ${JSON.stringify(redis.cacheStats())}`,
+      );
+    }
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
@@ -48,7 +53,7 @@ await serveForParent(async () => {
   const pair = await sessions.login({ payload: { ...USER }, namespace: `user:${USER.user_id}` });
   const app = await startApp(spec, guardedByUs ? (sessions as Sessions) : null);
   const headers = app.login ? await app.login() : { authorization: `Bearer ${pair.access}` };
-  if (redis?.cacheStats()) await waitUntil(() => redis.cacheStats()!.live, 'the live cache');
+  if (redis?.cacheStats()) await waitForLiveCache(redis);
   return {
     url: `${app.url}${ROUTE}`,
     headers,

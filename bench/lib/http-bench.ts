@@ -68,9 +68,10 @@ export interface StartedServer {
 
 type ToParent =
   | { type: 'ready'; url: string; headers: Record<string, string> }
+  | { type: 'cpu'; micros: number }
   | { type: 'stopped'; stats: unknown }
   | { type: 'error'; message: string };
-type ToChild = { type: 'stop' };
+type ToChild = { type: 'stop' } | { type: 'cpu' };
 
 function send(message: ToParent): Promise<void> {
   return new Promise((resolve) => {
@@ -89,6 +90,11 @@ export async function serveForParent(start: () => Promise<StartedServer>): Promi
     process.exit(1);
   }
   process.on('message', (message: ToChild) => {
+    if (message?.type === 'cpu') {
+      const { user, system } = process.cpuUsage();
+      void send({ type: 'cpu', micros: user + system });
+      return;
+    }
     if (message?.type !== 'stop') return;
     const stats = server.stats?.();
     server.close().then(
@@ -110,6 +116,12 @@ export async function serveForParent(start: () => Promise<StartedServer>): Promi
 export interface ServerHandle {
   url: string;
   headers: Record<string, string>;
+  /**
+   * CPU time the server process has used so far (user + system, all threads), µs. Its difference
+   * over a load run is the server's cost of that run, which, unlike requests/s, hardly depends on
+   * how much of the machine other processes take meanwhile.
+   */
+  cpuMicros(): Promise<number>;
   /** Stops the server (it cleans up first); resolves its final `stats()`. */
   stop(): Promise<unknown>;
   /** Kills it without cleanup (after a failure). */
@@ -145,7 +157,7 @@ function nextMessage(child: ChildProcess, timeoutMs: number, what: string): Prom
 export async function forkServer(
   script: string,
   arg: unknown,
-  { readyTimeoutMs = 30_000, stopTimeoutMs = 10_000 } = {},
+  { readyTimeoutMs = 45_000, stopTimeoutMs = 10_000 } = {},
 ): Promise<ServerHandle> {
   const child = fork(script, [JSON.stringify(arg)], {
     execArgv: script.endsWith('.ts') ? ['--import', 'tsx'] : [],
@@ -170,6 +182,13 @@ export async function forkServer(
     url: ready.url,
     headers: ready.headers,
     kill,
+    async cpuMicros() {
+      const reply = nextMessage(child, stopTimeoutMs, 'report its CPU time');
+      child.send({ type: 'cpu' } satisfies ToChild);
+      const message = await reply;
+      if (message.type !== 'cpu') throw new Error(`unexpected message from the server: ${message.type}`);
+      return message.micros;
+    },
     async stop() {
       const exited = new Promise<void>((resolve) => {
         if (child.exitCode !== null || child.signalCode !== null) resolve();

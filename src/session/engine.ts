@@ -273,7 +273,12 @@ export class Sessions<P extends Payload = Payload, R extends Payload = Payload> 
    * expiration is on and it is past its share of life.
    */
   async verifyAccess(accessToken: string, options: VerifyAccessOptions = {}): Promise<VerifiedAccess<P>> {
+    if (!isPlainObject(options)) throw new InvalidPayloadError('verifyAccess options must be an object');
     const mode = options.mode ?? this.#config.verifyMode;
+    // An unknown mode (a typo such as 'Strict') must never end up as a laxer check than strict.
+    if (mode !== 'strict' && mode !== 'stateless') {
+      throw new InvalidPayloadError("verifyAccess mode must be 'strict' or 'stateless'");
+    }
     const verified = this.#verify(accessToken, 'at+jwt', this.#config.accessTtl, false, options.claims);
     const claims = verified.payload as AccessClaims & P;
     const now = this.#clock();
@@ -285,7 +290,7 @@ export class Sessions<P extends Payload = Payload, R extends Payload = Payload> 
     const record = await this.#get(claims.sid, now);
     if (record === null) throw new SessionError('session_not_found', 'session not found, expired or revoked');
     const state = decodeState(record.data);
-    if (mode === 'strict') {
+    if (mode !== 'stateless') {
       const current = claims.jti === state.a || (claims.jti === state.pa && now < state.pau);
       if (!current || record.accessRevoked) {
         throw new SessionError('access_revoked', 'access token revoked or superseded');
@@ -694,7 +699,13 @@ export class Sessions<P extends Payload = Payload, R extends Payload = Payload> 
 }
 
 function toSessionInfo(record: StoredSession): SessionInfo {
-  const state = decodeState(record.data);
+  // Listing shows an unreadable record without its device details rather than failing the list.
+  let state: Pick<SessionState, 'ip' | 'ua'>;
+  try {
+    state = decodeState(record.data);
+  } catch {
+    state = { ip: null, ua: null };
+  }
   return {
     id: record.id,
     namespace: record.namespace,

@@ -1,3 +1,4 @@
+import { SessionError } from '../errors.js';
 import type { Payload } from './types.js';
 
 /**
@@ -45,6 +46,29 @@ export function encodeState(state: SessionState): string {
   return JSON.stringify(state);
 }
 
+/**
+ * Reads a record's state. A record this engine cannot read (corrupted, or written by something
+ * else under the same prefix) is treated as no session: fail closed with a typed error, never an
+ * exception that would surface as a 500.
+ */
 export function decodeState(data: string): SessionState {
-  return JSON.parse(data) as SessionState;
+  let state: unknown;
+  try {
+    state = JSON.parse(data);
+  } catch {
+    state = undefined;
+  }
+  const s = state as Partial<SessionState> | undefined;
+  if (
+    typeof s !== 'object' ||
+    s === null ||
+    typeof s.g !== 'string' ||
+    typeof s.a !== 'string' ||
+    typeof s.c !== 'string' ||
+    typeof s.ge !== 'number' ||
+    typeof s.ae !== 'number'
+  ) {
+    throw new SessionError('session_not_found', 'session record is unreadable');
+  }
+  return s as SessionState;
 }

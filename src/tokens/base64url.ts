@@ -41,17 +41,25 @@ export function isCanonicalBase64url(s: string): boolean {
 
 /**
  * Decodes a canonical base64url string, or returns `undefined` when it is not canonical. Exactly
- * {@link isCanonicalBase64url} followed by a decode, but on native scans (this runs on every token):
- * - a UTF-16 unit >= 0x80 makes the UTF-8 length exceed the string length (Node's decoder would
- *   otherwise read some of them, e.g. U+0141, as alphabet characters);
+ * {@link isCanonicalBase64url} followed by a decode, but on native scans (this runs on every token).
+ * A UTF-16 unit >= 0x80 makes the UTF-8 length exceed the string length: such strings are refused
+ * here (Node's decoder would read some of them, e.g. U+0141, as alphabet characters).
+ */
+export function decodeBase64url(s: string): Buffer | undefined {
+  return Buffer.byteLength(s, 'utf8') === s.length ? decodeAsciiBase64url(s) : undefined;
+}
+
+/**
+ * {@link decodeBase64url} for a string already known to be ASCII (the codec checks a whole token
+ * once instead of each segment):
  * - `+`, `/` and `=` are the other base64 spellings, which Node's decoder also accepts;
  * - Node's decoder skips every other character, and since `length % 4 !== 1`, n characters with one
  *   or more skipped always decode to fewer than floor(3n / 4) bytes;
  * - the last character carries no non-zero unused bits.
  */
-export function decodeBase64url(s: string): Buffer | undefined {
+export function decodeAsciiBase64url(s: string): Buffer | undefined {
   const n = s.length;
-  if ((n & 3) === 1 || Buffer.byteLength(s, 'utf8') !== n) return undefined;
+  if ((n & 3) === 1) return undefined;
   if (s.indexOf('+') !== -1 || s.indexOf('/') !== -1 || s.indexOf('=') !== -1) return undefined;
   const bytes = Buffer.from(s, 'base64url');
   if (bytes.length !== (n * 3) >>> 2 || !hasCanonicalTail(s, 0, n)) return undefined;

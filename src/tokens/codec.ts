@@ -4,8 +4,8 @@
  * Verification order (SECURITY.md, "Token parsing and verification"):
  *  1. a string, not empty (`token_missing`), not over `maxTokenBytes` (`token_too_large`) — before
  *     any parsing;
- *  2. exactly three segments of strict canonical base64url (`token_malformed`); header and payload
- *     non-empty;
+ *  2. ASCII only, exactly three segments of strict canonical base64url (`token_malformed`); header
+ *     and payload non-empty;
  *  3. the header: a JSON object in valid UTF-8 without duplicate names; `alg` one of ours (`none` in
  *     any case and anything unknown: `alg_not_allowed`); `crit`, `b64`, `jku`, `x5u`, `jwk`, `x5c`,
  *     `enc`, `zip` present → refused (`token_malformed`; they never select a key); `kid` required and
@@ -22,10 +22,11 @@
 import { Buffer } from 'node:buffer';
 import { ConfigurationError, InvalidPayloadError, TokenFormatError } from '../errors.js';
 import { isAlgorithm } from './algorithms.js';
-import { decodeBase64url, hasCanonicalTail, isCanonicalBase64url } from './base64url.js';
+import { decodeAsciiBase64url, hasCanonicalTail, isCanonicalBase64url } from './base64url.js';
 import { type ClaimRules, checkClaims, checkExpected } from './claims.js';
 import { MAX_JSON_DEPTH, parseJsonObjectBytes, parseJsonObjectFromBase64url } from './json.js';
 import {
+  findKnownHeader,
   type JwsHeader,
   KeyRing,
   type KeyRingInternals,
@@ -213,10 +214,12 @@ export class JwtCodec {
       throw new TokenFormatError('token_missing', 'no token');
     }
     // `length` counts UTF-16 units, never more than UTF-8 bytes; any non-ASCII character is refused
-    // below, so for every token that can pass this is the byte size.
+    // right after, so for every token that can pass this is the byte size.
     if (token.length > this.#maxTokenBytes) {
       throw new TokenFormatError('token_too_large', 'token is too large');
     }
+    // Every valid token is ASCII: one native scan here, instead of one per segment below.
+    if (Buffer.byteLength(token, 'utf8') !== token.length) throw malformed('token is not ASCII');
     const d1 = token.indexOf('.');
     const d2 = d1 === -1 ? -1 : token.indexOf('.', d1 + 1);
     if (d2 === -1 || token.indexOf('.', d2 + 1) !== -1) {
@@ -227,12 +230,12 @@ export class JwtCodec {
     // Header: a segment this ring writes is recognised exactly (it was validated when the ring was
     // built) and needs no parsing; anything else goes through the full checks.
     const headerSegment = token.slice(0, d1);
-    const known = this.#ring.knownHeaders.get(headerSegment);
+    const known = findKnownHeader(this.#ring, headerSegment);
     const resolved = known === undefined ? this.#resolveHeader(headerSegment) : known;
     const key = resolved.key;
 
     // Payload: canonical base64url, decoded now, parsed only after the signature.
-    const payloadBytes = decodeBase64url(token.slice(d1 + 1, d2));
+    const payloadBytes = decodeAsciiBase64url(token.slice(d1 + 1, d2));
     if (payloadBytes === undefined) throw malformed('token payload is not canonical base64url');
 
     assertCompactSignature(key.verifyCompact, token.slice(0, d2), token, d2 + 1);

@@ -238,7 +238,10 @@ async function runFaultScenario(name: string, target: FaultTarget) {
     const counts = tally(samples, crashedAt, restarting);
     console.info(
       `[faults] ${name}: ${samples.length} requests; crash took ${crashedAt - crashing} ms, restart ${restartedAt - restarting} ms, ` +
-        `service back ${recoveredAt - restartedAt} ms after the restart`,
+        `service back ${recoveredAt - restartedAt} ms after the restart; slowest 503 ` +
+        `${Math.round(Math.max(0, ...samples.filter((x) => x.status === 503).map((x) => x.ms)))} ms; ` +
+        `500s: ${samples.filter((x) => x.status >= 500 && x.status !== 503).length}; revoked accepted: ` +
+        `${samples.filter((x) => x.kind === 'revoked' && x.status === 200).length}`,
       counts,
     );
 

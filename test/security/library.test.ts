@@ -259,3 +259,75 @@ describe('[T12] random ids', () => {
     expect(seen.size).toBe(1500);
   });
 });
+
+describe('[R1][R4] strict verification cannot be talked out of its checks', () => {
+  it('[R1][R4] an unknown verify mode or a non-object options argument is a typed error, never a lax check', async () => {
+    const store = new MemoryStore();
+    const sessions = engine(store);
+    const first = await sessions.login();
+    const second = await sessions.refresh(first.refresh);
+    // first.access is superseded: only stateless mode (explicitly) may accept it
+    for (const options of [
+      { mode: 'Strict' },
+      { mode: 'lax' },
+      { mode: '' },
+      { mode: null },
+      null,
+      'strict',
+      42,
+    ]) {
+      const { error } = await rejection(
+        () => sessions.verifyAccess(first.access, options as never),
+        `options ${JSON.stringify(options)}`,
+      );
+      expectTyped(error, ['payload_invalid', 'access_revoked'], JSON.stringify(options));
+    }
+    await expect(sessions.verifyAccess(first.access)).rejects.toMatchObject({ code: 'access_revoked' });
+    await expect(sessions.verifyAccess(first.access, { mode: 'stateless' })).resolves.toBeTruthy();
+    await expect(sessions.verifyAccess(second.access, { mode: 'strict' })).resolves.toBeTruthy();
+  });
+});
+
+describe('[F3] a store record the engine cannot read fails closed with a typed error', () => {
+  it('[F3] corrupted session data: verify, refresh, CSRF are typed refusals; listing still works', async () => {
+    const store = new MemoryStore();
+    const sessions = engine(store);
+    const now = Math.floor(Date.now() / 1000);
+    for (const data of ['not json', 'null', '[]', '{"g":1}', '{}', '"text"']) {
+      const id = `corrupt-${Buffer.from(data).toString('hex')}`;
+      await store.create({
+        id,
+        namespace: 'corrupt',
+        version: 1,
+        createdAt: Date.now(),
+        lastUsedAt: Date.now(),
+        expiresAt: Date.now() + 60_000,
+        accessRevoked: false,
+        data,
+      });
+      const sign = (typ: string) =>
+        craft({
+          header: { alg: 'ES256', typ, kid: key.kid },
+          payload: { sid: id, jti: 'j', iat: now, exp: now + 60 },
+          alg: 'ES256',
+          key: key.privateKey,
+        });
+      for (const [name, call] of [
+        ['verifyAccess', () => sessions.verifyAccess(sign('at+jwt'))],
+        ['refresh', () => sessions.refresh(sign('rt+jwt'))],
+        ['verifyRefresh', () => sessions.verifyRefresh(sign('rt+jwt'))],
+        ['csrfToken', () => sessions.csrfToken(id)],
+        ['verifyCsrf', () => sessions.verifyCsrf(id, 'x')],
+      ] as const) {
+        expectTyped(
+          (await rejection(call, `${name} ${data}`)).error,
+          ['session_not_found', 'csrf_invalid'],
+          `${name} ${data}`,
+        );
+      }
+    }
+    const listed = await sessions.listSessions('corrupt');
+    expect(listed).toHaveLength(6);
+    expect(listed.every((info) => info.ip === null)).toBe(true);
+  });
+});

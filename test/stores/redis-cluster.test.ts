@@ -260,6 +260,9 @@ describeCluster('RedisStore on Redis Cluster: live cache', () => {
         refresh: [[script], [script], [script]],
         verify: [],
         verifyAfterRefresh: [],
+        // the touch is the only round trip: this instance keeps the record it touched cached
+        verifyTouching: [script],
+        verifyAfterTouch: [],
       });
     } finally {
       await watch.stop();

@@ -192,6 +192,9 @@ describeRedis('RedisStore on standalone Redis: round trips and commands', () => 
       refresh: [['evalsha'], ['evalsha'], ['evalsha']],
       verify: [],
       verifyAfterRefresh: [],
+      // the touch is the only round trip: this instance keeps the record it touched cached
+      verifyTouching: ['evalsha'],
+      verifyAfterTouch: [],
     });
   });
 
@@ -690,6 +693,55 @@ describeRedis('RedisStore live cache between two instances', () => {
     cache.end(before, v2);
     cache.end(after, v2);
     expect(cached()).toMatchObject({ version: 3 });
+    await cache.close();
+  });
+
+  it("a late echo of this instance's touch does not evict what its next touch cached", async () => {
+    const { cache, publish } = await loopbackCache();
+    const v2 = { ...record(), version: 2 };
+    const cached = () => cache.lookup(v2.id, T0);
+    const touch = (n: number) => {
+      const times = { lastUsedAt: T0 + n, expiresAt: T0 + 1000 + n };
+      return {
+        record: { ...v2, ...times },
+        change: { kind: 'touched', version: 2, ...times } as const,
+        message: `t:2:${times.lastUsedAt}:${times.expiresAt}:${v2.id}`,
+      };
+    };
+    cache.end(cache.beginWrite(v2.id), v2);
+    const [first, second] = [touch(1), touch(2)];
+    cache.end(cache.beginWrite(v2.id), first.record, first.change); // its echo is still on the way
+    const readDuringSecond = cache.begin(v2.id); // begun before the second touch: spoiled by it
+    const secondWrite = cache.beginWrite(v2.id);
+    publish(first.message); // the first touch's echo arrives while the second is in flight
+    cache.end(secondWrite, second.record, second.change);
+    cache.end(readDuringSecond, first.record);
+    expect(cached()).toEqual(second.record);
+    publish(second.message); // its own echo
+    expect(cached()).toEqual(second.record);
+    // the same message again is no echo: another instance touched with those times after ours
+    publish(first.message);
+    expect(cached()).toBeUndefined();
+
+    // A read begun before a touch was registered still sees the echo as a change.
+    cache.end(cache.beginWrite(v2.id), v2);
+    const third = touch(3);
+    const thirdWrite = cache.beginWrite(v2.id);
+    const readDuringThird = cache.begin(v2.id); // may run before the touch on the server
+    cache.end(thirdWrite, third.record, third.change);
+    publish(third.message);
+    cache.end(readDuringThird, v2); // older times: outdated by the echo, not cached over the touch
+    expect(cached()).toEqual(third.record);
+
+    // Both echoes late: the next touch completed before the previous one's echo arrived.
+    const [fourth, fifth] = [touch(4), touch(5)];
+    cache.end(cache.beginWrite(v2.id), fourth.record, fourth.change);
+    cache.end(cache.beginWrite(v2.id), fifth.record, fifth.change);
+    publish(fourth.message);
+    publish(fifth.message);
+    expect(cached()).toEqual(fifth.record);
+    publish(fourth.message); // no echo any more: someone else's later touch
+    expect(cached()).toBeUndefined();
     await cache.close();
   });
 

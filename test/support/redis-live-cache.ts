@@ -28,18 +28,33 @@ export async function until(
 
 /**
  * Round trips (client commands naming `prefix`, as MONITOR saw them on every watched node) of
- * login, a chain of refreshes and strict verifies, through the engine on a live-cache store.
+ * login, a chain of refreshes and strict verifies (one of them due to record last use, i.e. to
+ * touch the session), through the engine on a live-cache store.
  */
 export async function engineRoundTrips(
   store: RedisStore,
   watch: CommandWatch,
   prefix: string,
-): Promise<{ login: string[]; refresh: string[][]; verify: string[]; verifyAfterRefresh: string[] }> {
+): Promise<{
+  login: string[];
+  refresh: string[][];
+  verify: string[];
+  verifyAfterRefresh: string[];
+  verifyTouching: string[];
+  verifyAfterTouch: string[];
+}> {
   await until(() => store.cacheStats()!.live);
-  const sessions = createSessions({ keys: LIVE_CACHE_KEYS, store });
+  let skew = 0;
+  const sessions = createSessions({
+    keys: LIVE_CACHE_KEYS,
+    store,
+    clock: () => Date.now() + skew,
+    touchInterval: 60,
+  });
   // Warm-up: a script's first use on a connection is an EVAL (then EVALSHA).
-  const warm = await sessions.login({ namespace: 'warm' });
-  await sessions.refresh(warm.refresh);
+  const warm = await sessions.refresh((await sessions.login({ namespace: 'warm' })).refresh);
+  skew += 61_000;
+  await sessions.verifyAccess(warm.access, { mode: 'strict' }); // touches
   const names = async (operation: () => Promise<unknown>) =>
     roundTrips((await watch.record(operation)).commands, prefix).map((c) => c.name);
 
@@ -61,7 +76,13 @@ export async function engineRoundTrips(
   const verifyAfterRefresh = await names(async () => {
     for (let i = 0; i < 10; i++) await sessions.verifyAccess(pair.access, { mode: 'strict' });
   });
-  return { login, refresh, verify, verifyAfterRefresh };
+  // Last-used is recorded at most once a minute: past it, a verify also touches the session.
+  skew += 61_000;
+  const verifyTouching = await names(() => sessions.verifyAccess(pair.access, { mode: 'strict' }));
+  const verifyAfterTouch = await names(async () => {
+    for (let i = 0; i < 10; i++) await sessions.verifyAccess(pair.access, { mode: 'strict' });
+  });
+  return { login, refresh, verify, verifyAfterRefresh, verifyTouching, verifyAfterTouch };
 }
 
 /** Resolves once `check` throws a SessionError with `code` (the change reached this instance). */

@@ -30,7 +30,9 @@
  * nothing was flushed meanwhile. A local write spoils the tickets of reads of its id in flight, and
  * a read never replaces a cached record of a higher version, so this instance never serves the
  * record its own write just replaced. Invalidations describing writes older than a record (late
- * deliveries) leave it alone.
+ * deliveries) leave it alone; so does the late echo of this instance's own touch (see `#echoes`).
+ * Only touches can be mistaken for one another (same version, other times), and a touch never
+ * revokes anything: a `w:` or `i:` invalidation is never skipped.
  */
 import { randomBytes } from 'node:crypto';
 import { ConfigurationError } from '../../errors.js';
@@ -56,7 +58,18 @@ export interface LiveCacheOptions {
 interface Entry {
   session: StoredSession;
   storedAt: number;
+  /** `echoesBefore` of the operation that brought it: the own-touch echoes it already reflects. */
+  echoesBefore: number;
 }
+
+/** An own touch whose invalidation has not come back yet; `seq` numbers registrations. */
+interface Echo {
+  change: SessionChange;
+  seq: number;
+}
+
+/** Own-touch echoes remembered per session; forgetting one only costs a cache miss. */
+const MAX_ECHOES_PER_SESSION = 8;
 
 /** What an invalidation says happened to a session (see the protocol above). */
 export type SessionChange =
@@ -78,6 +91,8 @@ export interface ReadTicket {
   readonly epoch: number;
   spoiled: boolean;
   readonly changes: SessionChange[];
+  /** The own-touch echoes registered before this ticket began (see `#echoes`). */
+  readonly echoesBefore: number;
 }
 
 export interface LiveCacheStats {
@@ -102,6 +117,16 @@ export class LiveCache {
   readonly #instance = randomBytes(9).toString('base64url');
   readonly #entries = new Map<string, Entry>();
   readonly #pending = new Map<string, Set<ReadTicket>>();
+  /**
+   * Own touches whose invalidation has not come back yet, per id in registration order. Touches
+   * of one version differ only by their times, so a late echo of this instance's previous touch
+   * would otherwise outdate the record its next touch (or read) of the same session brings back.
+   * Messages of one session arrive in the order Redis ran the writes, so the first message equal
+   * to a registered echo is that echo; it describes a write that completed before anything begun
+   * after its registration, so the records and tickets of such operations ignore it.
+   */
+  readonly #echoes = new Map<string, Echo[]>();
+  #echoSeq = 0;
   #epoch = 0;
   #subscribed = false;
   #lastBeat = Number.NEGATIVE_INFINITY;
@@ -172,6 +197,13 @@ export class LiveCache {
     return { live: this.live, size: this.#entries.size, ...this.#stats };
   }
 
+  /** The cached record of `id` while the cache is live and the record fresh; no stats, no recency. */
+  peek(id: string): StoredSession | undefined {
+    if (!this.#checkLive()) return undefined;
+    const entry = this.#entries.get(id);
+    return entry !== undefined && Date.now() - entry.storedAt <= this.#maxAge ? entry.session : undefined;
+  }
+
   /**
    * The cached answer for `id` at `now`: the session, `null` (cached but expired at `now`), or
    * `undefined` when Redis must be asked (not cached, too old, or the cache is not live).
@@ -197,7 +229,13 @@ export class LiveCache {
 
   /** Registers a read (or a write of this instance) about to be sent to Redis. */
   begin(id: string): ReadTicket {
-    const ticket: ReadTicket = { id, epoch: this.#epoch, spoiled: false, changes: [] };
+    const ticket: ReadTicket = {
+      id,
+      epoch: this.#epoch,
+      spoiled: false,
+      changes: [],
+      echoesBefore: this.#echoSeq,
+    };
     let set = this.#pending.get(id);
     if (set === undefined) {
       set = new Set();
@@ -219,9 +257,10 @@ export class LiveCache {
   /**
    * Completes a read (or a successful own write, with the exact record now stored): caches the
    * record unless an invalidation received meanwhile outdates it, a flush happened, or a record of
-   * a higher version is already cached.
+   * a higher version is already cached. `echo`: the invalidation the own write published (touches),
+   * when it has not arrived yet: registered so that it does not outdate what follows.
    */
-  end(ticket: ReadTicket, session: StoredSession | null): void {
+  end(ticket: ReadTicket, session: StoredSession | null, echo?: SessionChange): void {
     this.#release(ticket);
     if (session === null || ticket.spoiled || ticket.epoch !== this.#epoch || !this.#checkLive()) return;
     if (ticket.changes.some((change) => outdates(change, session))) return;
@@ -232,7 +271,37 @@ export class LiveCache {
       if (!oldest.done) this.#entries.delete(oldest.value);
     }
     this.#entries.delete(session.id); // re-inserted last: most recently used
-    this.#entries.set(session.id, { session: Object.freeze({ ...session }), storedAt: Date.now() });
+    this.#entries.set(session.id, {
+      session: Object.freeze({ ...session }),
+      storedAt: Date.now(),
+      echoesBefore: ticket.echoesBefore,
+    });
+    if (echo !== undefined && !ticket.changes.some((change) => sameChange(change, echo))) {
+      this.#expectEcho(session.id, echo);
+    }
+  }
+
+  #expectEcho(id: string, change: SessionChange): void {
+    let queue = this.#echoes.get(id);
+    if (queue === undefined) {
+      if (this.#echoes.size >= this.#maxEntries) this.#echoes.clear();
+      queue = [];
+      this.#echoes.set(id, queue);
+    }
+    if (queue.length >= MAX_ECHOES_PER_SESSION) queue.shift();
+    queue.push({ change, seq: ++this.#echoSeq });
+  }
+
+  /** The registered echo `change` is, if any; it and any older ones are forgotten. */
+  #takeEcho(id: string, change: SessionChange): Echo | undefined {
+    if (change.kind !== 'touched') return undefined;
+    const queue = this.#echoes.get(id);
+    const at = queue?.findIndex((echo) => sameChange(echo.change, change)) ?? -1;
+    if (queue === undefined || at === -1) return undefined;
+    const echo = queue[at];
+    queue.splice(0, at + 1);
+    if (queue.length === 0) this.#echoes.delete(id);
+    return echo;
   }
 
   /** A read or write that failed or changed nothing: nothing to cache. */
@@ -250,6 +319,7 @@ export class LiveCache {
     this.#stats.flushes++;
     this.#epoch++;
     this.#entries.clear();
+    this.#echoes.clear();
   }
 
   async close(): Promise<void> {
@@ -274,14 +344,17 @@ export class LiveCache {
 
   /** An invalidation of `id`: drops the cached record if outdated, tells the operations in flight. */
   #apply(id: string, change: SessionChange): void {
+    const echo = this.#takeEcho(id, change);
     const entry = this.#entries.get(id);
-    if (entry !== undefined && outdates(change, entry.session)) {
+    const reflected = echo !== undefined && entry !== undefined && entry.echoesBefore >= echo.seq;
+    if (entry !== undefined && !reflected && outdates(change, entry.session)) {
       this.#stats.invalidations++;
       this.#entries.delete(id);
     }
     const pending = this.#pending.get(id);
     if (pending === undefined) return;
     for (const ticket of pending) {
+      if (echo !== undefined && ticket.echoesBefore >= echo.seq) continue;
       if (change.kind === 'ended' || ticket.changes.length >= MAX_TICKET_CHANGES) ticket.spoiled = true;
       else ticket.changes.push(change);
     }
@@ -346,6 +419,12 @@ export function outdates(change: SessionChange, session: StoredSession): boolean
           (change.lastUsedAt !== session.lastUsedAt || change.expiresAt !== session.expiresAt))
       );
   }
+}
+
+function sameChange(a: SessionChange, b: SessionChange): boolean {
+  if (a.kind === 'ended' || b.kind === 'ended') return a.kind === b.kind;
+  if (a.kind === 'written' || b.kind === 'written') return a.kind === b.kind && a.version === b.version;
+  return a.version === b.version && a.lastUsedAt === b.lastUsedAt && a.expiresAt === b.expiresAt;
 }
 
 /** Parses `w:`, `t:` and `i:` messages; null when malformed. */

@@ -88,7 +88,8 @@ return { 1, f[3] }
 /**
  * touch (no version bump, no resurrection): KEYS session, bucket index
  * ARGV id, lastUsedAt, expiresAt, now, ttl, namespacePrefix, channel
- * Publishes `t:<v>:<lastUsedAt>:<expiresAt>:<id>`.
+ * Returns 0 for a missing or expired session, else { 1, its version }. Publishes
+ * `t:<v>:<lastUsedAt>:<expiresAt>:<id>`.
  */
 export const TOUCH = `${HELPERS}
 local f = redis.call('HMGET', KEYS[1], 'e', 'n', 'v')
@@ -111,7 +112,7 @@ if ARGV[7] ~= '' then
     redis.call('PUBLISH', ARGV[7], 'i:' .. ARGV[1])
   end
 end
-return 1
+return { 1, f[3] }
 `;
 
 /**

@@ -10,7 +10,7 @@ import {
   type RedisClient,
 } from './client.js';
 import { type Bucket, KeyLayout, MAX_BUCKETS } from './keys.js';
-import { LiveCache, type LiveCacheOptions, type LiveCacheStats } from './live-cache.js';
+import { LiveCache, type LiveCacheOptions, type LiveCacheStats, type SessionChange } from './live-cache.js';
 import { SCRIPTS, type ScriptName } from './scripts.js';
 
 export interface RedisStoreOptions {
@@ -33,7 +33,11 @@ export interface RedisStoreOptions {
    * instances'). Default true; turn off only if no instance sharing the prefix uses `liveCache`.
    */
   publishInvalidations?: boolean;
-  /** The in-process live revocation cache (off by default). `true` = defaults. */
+  /**
+   * The in-process live revocation cache (off by default; `true` = defaults): strict verification
+   * costs no round trip, and refresh one (its compare-and-swap), on the instance that last wrote
+   * the session. See live-cache.ts.
+   */
   liveCache?: LiveCacheOptions | boolean;
   /** Expired sessions reclaimed per `create` from the indexes it touches. Default 32. */
   pruneBatch?: number;
@@ -282,19 +286,34 @@ export class RedisStore implements Store {
       throw new TypeError('touch needs integer lastUsedAt and expiresAt');
     }
     const bucket = this.layout.bucketOf(id);
-    await this.#write(id, () =>
-      this.#scripted.jwtsTouch(
-        2,
-        bucket.sessionPrefix + id,
-        bucket.all,
-        id,
-        String(lastUsedAt),
-        String(expiresAt),
-        String(now),
-        ttl(expiresAt, now),
-        bucket.namespacePrefix,
-        this.#channel,
-      ),
+    // A touch changes only lastUsedAt and expiresAt, and every other field is fixed by the version.
+    // So when this instance holds the record the touch lands on (same version, which the script
+    // answers), the record now stored is exactly the cached one with the new times: keep it cached
+    // (a verify that touches costs the touch only, and the next one nothing). Any other instance's
+    // write meanwhile outdates it as usual; without a cached base, the id is just forgotten.
+    const base = this.#cache?.peek(id);
+    await this.#cachedWrite(
+      id,
+      true,
+      () =>
+        this.#scripted.jwtsTouch(
+          2,
+          bucket.sessionPrefix + id,
+          bucket.all,
+          id,
+          String(lastUsedAt),
+          String(expiresAt),
+          String(now),
+          ttl(expiresAt, now),
+          bucket.namespacePrefix,
+          this.#channel,
+        ),
+      (reply) =>
+        base !== undefined && Array.isArray(reply) && reply[0] === 1 && reply[1] === String(base.version)
+          ? { ...base, lastUsedAt, expiresAt }
+          : null,
+      // the script's `t:` invalidation, which must not outdate what this instance does next
+      { kind: 'touched', version: base?.version ?? 0, lastUsedAt, expiresAt },
     );
   }
 
@@ -442,12 +461,14 @@ export class RedisStore implements Store {
    * A single-session write whose result record this instance knows: `stored(reply)` is the record
    * now in Redis (or null when nothing was written). It is cached unless an invalidation received
    * while the write was in flight outdates it. A failed or refused write leaves nothing cached.
+   * `echo`: the invalidation the write publishes, when it could outdate what follows (touches).
    */
   async #cachedWrite(
     id: string,
     replacesExisting: boolean,
     operation: () => Promise<Reply>,
     stored: (reply: Reply) => StoredSession | null,
+    echo?: SessionChange,
   ): Promise<Reply> {
     const cache = this.#cache;
     if (cache === null) return this.#guard.run(operation);
@@ -466,7 +487,7 @@ export class RedisStore implements Store {
       cache.cancel(ticket);
       cache.invalidate(id);
     } else {
-      cache.end(ticket, record);
+      cache.end(ticket, record, echo);
     }
     return reply;
   }
