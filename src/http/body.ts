@@ -5,6 +5,7 @@
  * reading and again while reading; strict UTF-8 and JSON (400 `invalid_json`); an object only.
  */
 import { RequestError } from '../errors.js';
+import { parseJsonObjectText } from '../tokens/json.js';
 import type { HttpRequest, RawBody } from './types.js';
 
 /** True for `application/json`, `application/*+json`, with no charset or a UTF-8 one. */
@@ -53,11 +54,20 @@ function parseJson(bytes: Uint8Array): unknown {
   } catch {
     throw new RequestError('invalid_json', 'request body is not valid UTF-8');
   }
+  // Strict on the happy path: a repeated member name ({"password":"a","password":"b"}) would let two
+  // readers of one body disagree, so it is refused like any other malformed body.
+  const strict = parseJsonObjectText(text);
+  if (strict !== undefined) return strict;
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch {
     throw new RequestError('invalid_json', 'request body is not valid JSON');
   }
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    throw new RequestError('invalid_json', 'request body repeats a member name or nests too deeply');
+  }
+  return value;
 }
 
 /**

@@ -11,6 +11,8 @@
  * Anything else is a JSON 404; bodies over 16 KiB get 413, invalid JSON 400, all as
  * `{ error, code }`.
  */
+
+import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 import { jwtSessionRoutes, jwtSessions } from '../adapters/fastify.js';
 import { ConfigurationError, createSessions, type Sessions } from '../index.js';
@@ -79,6 +81,27 @@ function resolve(overrides: Partial<ServerConfig>): ServerConfig {
  * Builds and starts the server. `config` defaults every field as an empty environment would
  * (memory store, HS256 with a random secret, port 3000 on 127.0.0.1); tests pass `{ port: 0 }`.
  */
+/** The `{error, code}` 400 for requests Node's parser refuses; nothing for a socket already gone. */
+function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+  const body = JSON.stringify(
+    tooLarge
+      ? { error: 'request headers are too large', code: 'payload_too_large' }
+      : { error: 'malformed HTTP request', code: 'bad_request' },
+  );
+  socket.end(
+    `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\n` +
+      'Content-Type: application/json; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      'Cache-Control: no-store\r\nConnection: close\r\n\r\n' +
+      body,
+  );
+}
+
 export async function startServer(overrides: Partial<ServerConfig> = {}): Promise<RunningServer> {
   const config = resolve(overrides);
   const keys = serverKeys(config);
@@ -91,6 +114,9 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: false },
+    // A request Node's HTTP parser refuses (control characters in a header, a malformed request
+    // line) never reaches a route: answer it in the API's own error shape, then close.
+    clientErrorHandler: answerClientError,
   });
   if (keys.warning) app.log.warn(keys.warning);
 

@@ -130,6 +130,21 @@ describe('readJsonBody', () => {
     ).toBe('invalid_json');
   });
 
+  it('a repeated member name, at any depth, is 400 invalid_json: two readers could disagree', async () => {
+    for (const body of [
+      '{"password":"wrong","password":"right"}',
+      '{"a":{"b":1,"b":2}}',
+      '{"a":[{"x":1,"x":1}]}',
+    ]) {
+      expect(await codeOf(read({ headers: JSON_TYPE, body })), body).toBe('invalid_json');
+    }
+    // A name that merely appears inside a string value is not a repeat.
+    expect(await read({ headers: JSON_TYPE, body: '{"a":"\\"a\\":1","b":"a :"}' })).toEqual({
+      a: '"a":1',
+      b: 'a :',
+    });
+  });
+
   it('JSON that is not an object: 400 bad_request', async () => {
     for (const body of ['[]', '[{"a":1}]', 'null', '42', '"text"', 'true']) {
       expect(await codeOf(read({ headers: JSON_TYPE, body })), body).toBe('bad_request');

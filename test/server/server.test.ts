@@ -4,6 +4,7 @@
  * configuration as the HTTP client sees them.
  */
 import { generateKeyPairSync } from 'node:crypto';
+import { connect } from 'node:net';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
 import { configFromEnv } from '../../src/server/config.js';
@@ -103,6 +104,34 @@ describe('request errors are JSON {error, code}', () => {
         expect(reply.body.code).toBe('invalid_json');
       }
     }
+  });
+
+  it('a login body repeating a member name is 400 invalid_json, never "last one wins"', async () => {
+    const s = await server();
+    const body = `{"login":"${DEMO.login}","password":"wrong","password":"${DEMO.password}"}`;
+    const reply = await call(s.url, 'POST', '/auth/login', { body });
+    expect(reply.status).toBe(400);
+    expect(reply.body.code).toBe('invalid_json');
+  });
+
+  it("a request Node's HTTP parser refuses (control character in a header) gets the JSON error shape", async () => {
+    const s = await server();
+    const { port } = new URL(s.url);
+    const raw = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => {
+        socket.write('GET /api/me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer a\x01b\r\n\r\n');
+      });
+      let text = '';
+      socket.setEncoding('latin1');
+      socket.on('data', (chunk: string) => {
+        text += chunk;
+      });
+      socket.on('end', () => resolve(text));
+      socket.on('error', reject);
+    });
+    expect(raw.startsWith('HTTP/1.1 400 ')).toBe(true);
+    const json = JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)) as { code: string };
+    expect(json.code).toBe('bad_request');
   });
 
   it('a JSON body that is not an object, or misses login/password: 400', async () => {

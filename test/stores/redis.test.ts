@@ -198,6 +198,39 @@ describeRedis('RedisStore on standalone Redis: round trips and commands', () => 
     });
   });
 
+  it('what an instance caches from its own writes is exactly what Redis holds', async () => {
+    const prefix = randomPrefix();
+    const cached = open({ prefix, liveCache: true });
+    const direct = open({ prefix }); // no cache: reads Redis
+    await until(() => cached.cacheStats()!.live);
+    const same = async (id: string) => {
+      const hits = cached.cacheStats()!.hits;
+      const local = await cached.get(id, T0);
+      expect(cached.cacheStats()!.hits).toBe(hits + 1); // served from the cache ...
+      expect(local).toEqual(await direct.get(id, T0)); // ... and identical to Redis
+      return local;
+    };
+    for (const namespace of ['user:1', null]) {
+      const s = record({ namespace });
+      await cached.create(s);
+      expect(await same(s.id)).toEqual(s);
+      // the namespace is immutable: a replace naming another one keeps (and caches) the stored one
+      const next = {
+        ...s,
+        version: 2,
+        namespace: 'other',
+        lastUsedAt: T0 + 5,
+        data: 'v2',
+        accessRevoked: true,
+      };
+      expect(await cached.replace(next, 1, T0 + 5)).toBe(true);
+      expect(await same(s.id)).toMatchObject({ namespace, version: 2, data: 'v2', accessRevoked: true });
+      await cached.touch(s.id, T0 + 9, T0 + 120_000, T0 + 9);
+      expect(await same(s.id)).toMatchObject({ version: 2, lastUsedAt: T0 + 9, expiresAt: T0 + 120_000 });
+    }
+    expect(await direct.listNamespace('other', T0)).toEqual([]);
+  });
+
   it('a stale cached record costs a failed CAS and one re-read, never a wrong answer', async () => {
     const prefix = randomPrefix();
     const a = open({ prefix, liveCache: true });
