@@ -4,7 +4,6 @@
  * the suite is skipped loudly: a banner on stderr and vitest's skipped count.
  */
 import { describe } from 'vitest';
-
 import { IN_CI } from './service-urls.js';
 
 export { clusterSeeds, IN_CI, SERVICE_URLS } from './service-urls.js';
