@@ -16,29 +16,35 @@
  *   └─ StoreUnavailableError         (503: fail closed)
  */
 
-export type ErrorCode =
-  // configuration and API input
-  | 'configuration_invalid'
-  | 'payload_invalid'
-  // token layer
+export type TokenFormatCode =
   | 'token_missing'
   | 'token_malformed'
   | 'token_too_large'
   | 'signature_invalid'
   | 'alg_not_allowed'
   | 'kid_unknown'
-  | 'token_type_mismatch'
-  | 'claim_invalid'
-  | 'token_expired'
-  | 'token_not_yet_valid'
-  // sessions
+  | 'token_type_mismatch';
+
+export type SessionErrorCode =
   | 'session_not_found'
   | 'session_expired'
   | 'access_revoked'
   | 'refresh_reused'
   | 'refresh_by_access_not_allowed'
   | 'refresh_refused'
-  | 'invalid_credentials'
+  | 'invalid_credentials';
+
+export type ClaimsCode = 'claim_invalid' | 'token_expired' | 'token_not_yet_valid';
+
+export type ErrorCode =
+  // configuration and API input
+  | 'configuration_invalid'
+  | 'payload_invalid'
+  // token layer
+  | TokenFormatCode
+  | ClaimsCode
+  // sessions
+  | SessionErrorCode
   // HTTP
   | 'csrf_invalid'
   | 'origin_refused'
@@ -88,15 +94,6 @@ export class UnauthorizedError extends JwtSessionsError {
   }
 }
 
-export type TokenFormatCode =
-  | 'token_missing'
-  | 'token_malformed'
-  | 'token_too_large'
-  | 'signature_invalid'
-  | 'alg_not_allowed'
-  | 'kid_unknown'
-  | 'token_type_mismatch';
-
 /** The token cannot be trusted at all: shape, size, signature, algorithm, key or type. */
 export class TokenFormatError extends UnauthorizedError {
   declare readonly code: TokenFormatCode;
@@ -109,11 +106,7 @@ export class TokenFormatError extends UnauthorizedError {
 export class ClaimsVerificationError extends UnauthorizedError {
   /** The claim at fault, e.g. `aud`. */
   readonly claim: string;
-  constructor(
-    claim: string,
-    message: string,
-    code: 'claim_invalid' | 'token_expired' | 'token_not_yet_valid' = 'claim_invalid',
-  ) {
+  constructor(claim: string, message: string, code: ClaimsCode = 'claim_invalid') {
     super(code, message);
     this.claim = claim;
   }
@@ -124,15 +117,6 @@ export class TokenExpiredError extends ClaimsVerificationError {
     super('exp', message, 'token_expired');
   }
 }
-
-export type SessionErrorCode =
-  | 'session_not_found'
-  | 'session_expired'
-  | 'access_revoked'
-  | 'refresh_reused'
-  | 'refresh_by_access_not_allowed'
-  | 'refresh_refused'
-  | 'invalid_credentials';
 
 /** The token is genuine but its session says no: revoked, expired, superseded or replayed. */
 export class SessionError extends UnauthorizedError {

@@ -465,20 +465,8 @@ export class Sessions<P extends Payload = Payload, R extends Payload = Payload> 
       }
 
       const next = this.#nextState(state, now, byAccess, newPayload, device);
-      const written = await this.#store(() =>
-        this.store.replace(
-          {
-            ...record,
-            version: record.version + 1,
-            lastUsedAt: now,
-            expiresAt: this.#sessionExpiry(next, now),
-            accessRevoked: false,
-            data: encodeState(next),
-          },
-          record.version,
-          now,
-        ),
-      );
+      // A renewal issues a fresh access token, so a namespace-wide access revocation is over.
+      const written = await this.#writeNext(record, next, now, { accessRevoked: false });
       if (written) {
         this.#emit({
           type: 'refresh',
@@ -573,7 +561,20 @@ export class Sessions<P extends Payload = Payload, R extends Payload = Payload> 
       pau: now + Math.max(this.#config.reuseGraceMs, 1000),
     };
     if (next.ae <= state.ae) return undefined; // nothing to gain: the session ends first
-    const written = await this.#store(() =>
+    const written = await this.#writeNext(record, next, now);
+    // Another request renewed first: it carries the new token; this one needs none.
+    if (!written) return undefined;
+    return { token: this.#signAccess(record.id, next), expiresAt: new Date(next.ae * 1000) };
+  }
+
+  /** Compare-and-swap of the session's next state: false when another writer got there first. */
+  #writeNext(
+    record: StoredSession,
+    next: SessionState,
+    now: number,
+    overrides: Partial<StoredSession> = {},
+  ): Promise<boolean> {
+    return this.#store(() =>
       this.store.replace(
         {
           ...record,
@@ -581,14 +582,12 @@ export class Sessions<P extends Payload = Payload, R extends Payload = Payload> 
           lastUsedAt: now,
           expiresAt: this.#sessionExpiry(next, now),
           data: encodeState(next),
+          ...overrides,
         },
         record.version,
         now,
       ),
     );
-    // Another request renewed first: it carries the new token; this one needs none.
-    if (!written) return undefined;
-    return { token: this.#signAccess(record.id, next), expiresAt: new Date(next.ae * 1000) };
   }
 
   #pair(sessionId: string, namespace: string | null, state: SessionState): TokenPair {
