@@ -240,9 +240,10 @@ export default defineBenchmark({
   description:
     'GET /api/me req/s with autocannon: jwt-sessions on Express/Fastify/Hono vs no auth, @fastify/jwt, express-jwt, express-session',
   async run(ctx) {
+    // Warm-up: Express with auth needs 2-3 s of load to reach its steady state (JIT).
     const timing: Timing = ctx.quick
-      ? { rounds: 3, warmupSec: 1, rewarmSec: 0.2, durationSec: 0.6 }
-      : { rounds: 5, warmupSec: 2, rewarmSec: 0.3, durationSec: 2 };
+      ? { rounds: 3, warmupSec: 1.5, rewarmSec: 0.15, durationSec: 0.5 }
+      : { rounds: 7, warmupSec: 3, rewarmSec: 0.3, durationSec: 1.4 };
     const { rounds, warmupSec, durationSec } = timing;
     const redisPrefix = `jwts-bench-http:${randomBytes(5).toString('hex')}:`;
     const redisUp = await redisReachable();

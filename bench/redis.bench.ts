@@ -21,7 +21,7 @@ import { type Check, defineBenchmark, formatMs, type Table } from './lib/harness
 import {
   BENCH_KEYS,
   type BenchStore,
-  disposeStores,
+  disposeStoresChecked,
   ENGINE_OPS,
   engineWorkload,
   NAMESPACE_SIZE,
@@ -81,6 +81,11 @@ interface Propagation {
   afterReply: Percentiles;
   trials: number;
   late: number;
+}
+
+/** One row of the propagation table: what was measured, its p50 / p99 / max and how many trials. */
+function propagationRow(store: string, measured: string, times: Percentiles): string[] {
+  return [store, measured, formatMs(times.p50), formatMs(times.p99), formatMs(times.max), `${times.n}`];
 }
 
 /**
@@ -269,22 +274,8 @@ export default defineBenchmark({
         const p = await propagation(s, trials);
         propagationData[s.name] = p;
         propRows.push(
-          [
-            s.name,
-            'from A.revokeSession() call',
-            formatMs(p.fromCall.p50),
-            formatMs(p.fromCall.p99),
-            formatMs(p.fromCall.max),
-            `${p.fromCall.n}`,
-          ],
-          [
-            s.name,
-            'after A.revokeSession() resolved',
-            formatMs(p.afterReply.p50),
-            formatMs(p.afterReply.p99),
-            formatMs(p.afterReply.max),
-            `${p.afterReply.n}`,
-          ],
+          propagationRow(s.name, 'from A.revokeSession() call', p.fromCall),
+          propagationRow(s.name, 'after A.revokeSession() resolved', p.afterReply),
         );
         checks.push({
           name: `${s.name}: B refuses a revoked token within ${PROPAGATION_LIMIT_MS} ms in every trial`,
@@ -303,14 +294,7 @@ export default defineBenchmark({
         'Propagation: A and B are two RedisStore instances (own connections and subscriptions) in this process; B polls verifyAccess between event-loop turns. "After resolved" is how long B kept accepting a token after A\'s revoke had returned (0 when B refused first).',
       );
     } finally {
-      const leftovers = await disposeStores(opened);
-      for (const [store, left] of leftovers) {
-        checks.push({
-          name: `${store}: clean-up left nothing behind`,
-          pass: left === null,
-          detail: left ?? 'no keys left',
-        });
-      }
+      checks.push(...(await disposeStoresChecked(opened, 'no keys left')));
     }
 
     // --- namespace operations vs database size (private server) ------------------------------

@@ -28,7 +28,6 @@ import {
   formatBytes,
   formatMs,
   formatRatio,
-  pairedRatio,
   type Table,
   type TimingOptions,
 } from './lib/harness.js';
@@ -40,7 +39,8 @@ import {
   SESSIONS_PER_USER,
   SessionFactory,
 } from './lib/scaling-fixture.js';
-import type { MemoryChildInput, MemoryChildOutput, UnrelatedTiming } from './lib/scaling-memory-child.js';
+import type { MemoryChildInput, MemoryChildOutput } from './lib/scaling-memory-child.js';
+import { type UnrelatedTiming, unrelatedTiming } from './lib/scaling-unrelated.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const STORES = ['MemoryStore', 'RedisStore'] as const;
@@ -152,34 +152,6 @@ async function scanPass(store: RedisStore): Promise<number> {
     [cursor] = await store.client.scan(cursor, 'MATCH', 'jwt_sessions_*_user:42_*', 'COUNT', 1000);
   } while (cursor !== '0');
   return performance.now() - started;
-}
-
-/** A 10-session namespace on a store holding unrelated data vs on a nearly empty one, interleaved. */
-async function unrelatedTiming(
-  loadedStore: MemoryStore | RedisStore,
-  emptyStore: MemoryStore | RedisStore,
-  factory: SessionFactory,
-  timing: TimingOptions,
-): Promise<UnrelatedTiming> {
-  const loaded = namespaceCases(engineOver(loadedStore), factory, 10, 'loaded');
-  const empty = namespaceCases(engineOver(emptyStore), factory, 10, 'empty');
-  await loaded.ready();
-  await empty.ready();
-  const m = await compareTimed(
-    NAMESPACE_OPS.flatMap((op) => [loaded.cases[op], empty.cases[op]]),
-    timing,
-  );
-  await loaded.dispose();
-  await empty.dispose();
-  const out = { ms: {}, emptyMs: {}, ratio: {} } as UnrelatedTiming;
-  for (const op of NAMESPACE_OPS) {
-    const l = m[loaded.cases[op].label]!;
-    const e = m[empty.cases[op].label]!;
-    out.ms[op] = l.msPerOp;
-    out.emptyMs[op] = e.msPerOp;
-    out.ratio[op] = pairedRatio(e, l);
-  }
-  return out;
 }
 
 async function byNamespaceSize(

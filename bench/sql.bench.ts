@@ -9,7 +9,7 @@ import { SqlStore } from '../src/stores/sql/shared.js';
 import { describeKinds, type PerOperation } from './lib/counters.js';
 import { type Check, defineBenchmark, type Table } from './lib/harness.js';
 import {
-  disposeStores,
+  disposeStoresChecked,
   ENGINE_OPS,
   engineWorkload,
   NAMESPACE_SIZE,
@@ -94,14 +94,7 @@ export default defineBenchmark({
         });
       }
     } finally {
-      const leftovers = await disposeStores(opened);
-      for (const [store, left] of leftovers) {
-        checks.push({
-          name: `${store}: clean-up left nothing behind`,
-          pass: left === null,
-          detail: left ?? 'tables dropped / file removed',
-        });
-      }
+      checks.push(...(await disposeStoresChecked(opened, 'tables dropped / file removed')));
     }
     const tables: Table[] = [
       {

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import type { ErrorRequestHandler } from 'express';
 import type { JwtSessionsEnv } from '../../src/adapters/hono.js';
 import type { Sessions } from '../../src/session/engine.js';
-import { type Auth, profileOf, ROUTE, SECRET, type ServerSpec, USER } from './spec.js';
+import { guardedByJwtSessions, profileOf, ROUTE, SECRET, type ServerSpec, USER } from './spec.js';
 
 export interface RunningApp {
   url: string;
@@ -42,21 +42,17 @@ function unsupported(spec: ServerSpec): never {
   throw new Error(`no ${spec.auth} case on ${spec.framework}`);
 }
 
-function isJwtSessions(auth: Auth): boolean {
-  return auth === 'stateless' || auth.startsWith('strict-');
-}
-
 async function startExpress(spec: ServerSpec, sessions: AppSessions): Promise<RunningApp> {
   const { default: express } = await import('express');
   const { createServer } = await import('node:http');
   const app = express();
-  let closeExtra = async () => undefined as unknown;
+  let closeExtra: () => Promise<void> = async () => undefined;
   let login: RunningApp['login'] = null;
   if (spec.auth === 'none') {
     app.get(ROUTE, (_req, res) => {
       res.json(profileOf(USER));
     });
-  } else if (isJwtSessions(spec.auth) && sessions) {
+  } else if (guardedByJwtSessions(spec.auth) && sessions) {
     const { expressSessions } = await import('../../src/adapters/express.js');
     const auth = expressSessions(sessions);
     app.get(ROUTE, auth.requireAccess(), (req, res) => {
@@ -121,7 +117,7 @@ async function startFastify(spec: ServerSpec, sessions: AppSessions): Promise<Ru
   const app = Fastify();
   if (spec.auth === 'none') {
     app.get(ROUTE, async () => profileOf(USER));
-  } else if (isJwtSessions(spec.auth) && sessions) {
+  } else if (guardedByJwtSessions(spec.auth) && sessions) {
     const { jwtSessions } = await import('../../src/adapters/fastify.js');
     await app.register(jwtSessions, { sessions });
     app.get(ROUTE, { onRequest: app.requireAccess() }, async (req) => profileOf(req.jwtSession!.claims));
@@ -156,7 +152,7 @@ async function startHono(spec: ServerSpec, sessions: AppSessions): Promise<Runni
   const app = new Hono<JwtSessionsEnv>();
   if (spec.auth === 'none') {
     app.get(ROUTE, (c) => c.json(profileOf(USER)));
-  } else if (isJwtSessions(spec.auth) && sessions) {
+  } else if (guardedByJwtSessions(spec.auth) && sessions) {
     const { honoSessions } = await import('../../src/adapters/hono.js');
     const auth = honoSessions(sessions);
     app.get(ROUTE, auth.requireAccess(), (c) => c.json(profileOf(c.get('jwtSession').claims)));

@@ -8,7 +8,7 @@ import { MemoryStore } from '../../src/stores/memory.js';
 import type { RedisStore } from '../../src/stores/redis/index.js';
 import { serveForParent } from '../lib/http-bench.js';
 import { startApp } from './apps.js';
-import { ROUTE, SECRET, type ServerSpec, USER, type UserProfile } from './spec.js';
+import { guardedByJwtSessions, ROUTE, SECRET, type ServerSpec, USER, type UserProfile } from './spec.js';
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as ServerSpec;
 const KEYS = { signing: { alg: 'HS256', key: SECRET, kid: 'http-bench' } } as const;
@@ -49,9 +49,8 @@ async function engineFor(): Promise<{ sessions: Sessions<UserProfile>; redis: Re
 
 await serveForParent(async () => {
   const { sessions, redis } = await engineFor();
-  const guardedByUs = spec.auth === 'stateless' || spec.auth.startsWith('strict-');
   const pair = await sessions.login({ payload: { ...USER }, namespace: `user:${USER.user_id}` });
-  const app = await startApp(spec, guardedByUs ? (sessions as Sessions) : null);
+  const app = await startApp(spec, guardedByJwtSessions(spec.auth) ? (sessions as Sessions) : null);
   const headers = app.login ? await app.login() : { authorization: `Bearer ${pair.access}` };
   if (redis?.cacheStats()) await waitForLiveCache(redis);
   return {

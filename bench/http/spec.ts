@@ -50,6 +50,11 @@ export function profileOf(source: unknown): UserProfile {
 /** HS256 secret shared by jwt-sessions and the JWT peers, so they all verify the same token. */
 export const SECRET = 'http-bench-hs256-secret-0123456789abcdef-0123456789';
 
+/** The cases guarded by jwt-sessions' own middleware. */
+export function guardedByJwtSessions(auth: Auth): boolean {
+  return auth === 'stateless' || auth.startsWith('strict-');
+}
+
 export function usesRedis(auth: Auth): boolean {
   return auth === 'strict-redis' || auth === 'strict-redis-cache' || auth === 'express-session';
 }

@@ -5,8 +5,9 @@
  *
  * Server side: a script calls `serveForParent(start)`; `start()` listens and returns the URL, the
  * request headers the client must send, a `stats()` snapshot and `close()`. Parent side:
- * `forkServer(script, arg)` forks that script (`node --import tsx`) and resolves once it listens;
- * `stop()` asks it to clean up (close stores, delete its data) and resolves its final stats.
+ * `forkServer(script, arg)` forks that script (a `.ts` one through tsx) and resolves once it
+ * listens; `cpuMicros()` reads its CPU time; `stop()` asks it to clean up (close stores, delete
+ * its data) and resolves its final stats.
  * `transpileTree()` turns the TypeScript a server needs into plain ESM JavaScript first, so that
  * servers start fast and run what users run (no loader hooks, no tsx helper calls).
  */

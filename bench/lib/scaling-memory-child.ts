@@ -5,27 +5,13 @@
  * heap holds nothing but the store. Argument: JSON `MemoryChildInput`; prints `MemoryChildOutput`.
  */
 import { MemoryStore } from '../../src/stores/memory.js';
-import { compareTimed, pairedRatio, type TimingOptions } from './harness.js';
-import {
-  engineOver,
-  NAMESPACE_OPS,
-  type NamespaceOp,
-  namespaceCases,
-  SESSIONS_PER_USER,
-  SessionFactory,
-} from './scaling-fixture.js';
+import type { TimingOptions } from './harness.js';
+import { SESSIONS_PER_USER, SessionFactory } from './scaling-fixture.js';
+import { type UnrelatedTiming, unrelatedTiming } from './scaling-unrelated.js';
 
 export interface MemoryChildInput {
   sizes: number[];
   timing: TimingOptions;
-}
-
-export interface UnrelatedTiming {
-  /** ms per call with the store holding the unrelated data, and on an empty store (same rounds). */
-  ms: Record<NamespaceOp, number>;
-  emptyMs: Record<NamespaceOp, number>;
-  /** Time ratio loaded / empty: the median of per-round ratios. */
-  ratio: Record<NamespaceOp, number>;
 }
 
 export interface MemoryChildOutput {
@@ -43,7 +29,7 @@ function collect(): number {
 const input = JSON.parse(process.argv[2] ?? '{}') as MemoryChildInput;
 const factory = await SessionFactory.create();
 const output: MemoryChildOutput = { dataBytes: factory.dataBytes, points: [] };
-const empty = engineOver(new MemoryStore());
+const empty = new MemoryStore();
 for (const size of input.sizes) {
   const before = collect();
   const store = new MemoryStore();
@@ -53,30 +39,11 @@ for (const size of input.sizes) {
   process.stderr.write(
     `  MemoryStore: ${size} sessions in ${((performance.now() - started) / 1000).toFixed(1)} s, heap +${(heapBytes / 2 ** 20).toFixed(1)} MiB\n`,
   );
-  const loaded = namespaceCases(engineOver(store), factory, 10, 'loaded');
-  const baseline = namespaceCases(empty, factory, 10, 'empty');
-  await loaded.ready();
-  await baseline.ready();
-  const m = await compareTimed(
-    NAMESPACE_OPS.flatMap((op) => [loaded.cases[op], baseline.cases[op]]),
-    input.timing,
-  );
-  const point = {
+  output.points.push({
     sessions: size,
     heapBytes,
-    ms: {},
-    emptyMs: {},
-    ratio: {},
-  } as MemoryChildOutput['points'][number];
-  for (const op of NAMESPACE_OPS) {
-    const l = m[loaded.cases[op].label]!;
-    const e = m[baseline.cases[op].label]!;
-    point.ms[op] = l.msPerOp;
-    point.emptyMs[op] = e.msPerOp;
-    point.ratio[op] = pairedRatio(e, l);
-  }
-  output.points.push(point);
-  await baseline.dispose();
+    ...(await unrelatedTiming(store, empty, factory, input.timing)),
+  });
   await store.close();
 }
 process.stdout.write(`${JSON.stringify(output)}\n`);

@@ -30,6 +30,7 @@ import {
   countMysql2Statements,
   StatementCounter,
 } from './counters.js';
+import type { Check } from './harness.js';
 
 export const SERVICES = {
   ...SERVICE_URLS,
@@ -303,6 +304,21 @@ export async function disposeStores(stores: readonly BenchStore[]): Promise<Map<
     }
   }
   return leftovers;
+}
+
+/**
+ * Disposes every store (disposeStores) and turns what each left behind into a check;
+ * `cleanDetail` is the detail of a clean pass (what "nothing" means for these stores).
+ */
+export async function disposeStoresChecked(
+  stores: readonly BenchStore[],
+  cleanDetail: string,
+): Promise<Check[]> {
+  return [...(await disposeStores(stores))].map(([store, left]) => ({
+    name: `${store}: clean-up left nothing behind`,
+    pass: left === null,
+    detail: left ?? cleanDetail,
+  }));
 }
 
 export const ENGINE_OPS = [

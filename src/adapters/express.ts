@@ -42,7 +42,10 @@ export function expressHttpRequest(req: ExpressLikeRequest): HttpRequest {
     method: req.method ?? 'GET',
     url: req.originalUrl ?? req.url ?? '/',
     header: nodeHeaderReader(req),
-    ip: req.ip ?? req.socket?.remoteAddress ?? null,
+    // Lazy: Express's `ip` getter runs proxy-addr each time, and only login/refresh record it.
+    get ip() {
+      return req.ip ?? req.socket?.remoteAddress ?? null;
+    },
     async readBody(limit) {
       // A body parser (express.json()) consumed the stream already: use what it produced.
       if (req.readableEnded || (req as { _body?: unknown })._body === true) {

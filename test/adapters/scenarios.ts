@@ -96,6 +96,25 @@ function expectUnauthorized(reply: Reply, code: string): void {
   else expect(challenge).toBe('Bearer error="invalid_token"');
 }
 
+/** Body fields of a header-transport login or refresh: the tokens, their expiries, csrf, session id. */
+const HEADER_BODY_KEYS = [
+  'access_expires_at',
+  'access_token',
+  'csrf',
+  'refresh_expires_at',
+  'refresh_token',
+  'session_id',
+];
+/** Cookie transport: the same body without the tokens, which travel only in HttpOnly cookies. */
+const COOKIE_BODY_KEYS = ['access_expires_at', 'csrf', 'refresh_expires_at', 'session_id'];
+
+/** A header-transport token reply: the exact body fields, the access token echoed as Bearer, no-store. */
+function expectHeaderTokens(reply: Reply): void {
+  expect(Object.keys(reply.body).sort()).toEqual(HEADER_BODY_KEYS);
+  expect(reply.headers.get('authorization')).toBe(`Bearer ${reply.body.access_token}`);
+  expect(reply.headers.get('cache-control')).toBe('no-store');
+}
+
 export function defineScenarios(adapter: string, start: StartApp): void {
   describe(`${adapter} adapter — HTTP contract`, () => {
     let fixture: Fixture;
@@ -110,6 +129,9 @@ export function defineScenarios(adapter: string, start: StartApp): void {
     });
 
     const call = (method: string, path: string, init?: RequestOptions) => send(app.url, method, path, init);
+    /** GET /api/me with `access` as the Bearer token. */
+    const callMe = (access: string) =>
+      call('GET', '/api/me', { headers: { authorization: `Bearer ${access}` } });
 
     async function loginHeader(user = DEMO) {
       const reply = await call('POST', '/auth/login', { json: user });
@@ -120,6 +142,12 @@ export function defineScenarios(adapter: string, start: StartApp): void {
         csrf: string;
         session_id: string;
       };
+    }
+
+    /** A cookie-authenticated call: refused (403 csrf_invalid) without the CSRF header, then sent with it. */
+    async function callNeedingCsrf(method: string, path: string, login: CookieLogin): Promise<Reply> {
+      expectError(await call(method, path, { headers: { cookie: login.cookie } }), 403, 'csrf_invalid');
+      return call(method, path, { headers: { cookie: login.cookie, 'x-csrf-token': login.csrf } });
     }
 
     async function loginCookie(user = DEMO): Promise<CookieLogin> {
@@ -144,32 +172,16 @@ export function defineScenarios(adapter: string, start: StartApp): void {
           headers: { 'user-agent': 'scenario/1' },
         });
         expect(reply.status).toBe(200);
-        expect(Object.keys(reply.body).sort()).toEqual(
-          [
-            'access_expires_at',
-            'access_token',
-            'csrf',
-            'refresh_expires_at',
-            'refresh_token',
-            'session_id',
-          ].sort(),
-        );
+        expectHeaderTokens(reply);
         expect(reply.body.access_expires_at).toMatch(ISO);
         expect(reply.body.refresh_expires_at).toMatch(ISO);
-        expect(reply.headers.get('authorization')).toBe(`Bearer ${reply.body.access_token}`);
-        expect(reply.headers.get('cache-control')).toBe('no-store');
         expect(reply.cookies).toEqual([]);
       });
 
       it('[H6] cookie transport: HttpOnly cookies, a body without the tokens, no-store', async () => {
         const reply = await call('POST', '/auth/login', { json: { ...DEMO, transport: 'cookie' } });
         expect(reply.status).toBe(200);
-        expect(Object.keys(reply.body).sort()).toEqual([
-          'access_expires_at',
-          'csrf',
-          'refresh_expires_at',
-          'session_id',
-        ]);
+        expect(Object.keys(reply.body).sort()).toEqual(COOKIE_BODY_KEYS);
         expect(reply.headers.get('authorization')).toBeNull();
         expect(reply.headers.get('cache-control')).toBe('no-store');
         expect(reply.cookies).toHaveLength(2);
@@ -311,18 +323,12 @@ export function defineScenarios(adapter: string, start: StartApp): void {
           'token_malformed',
         );
         const tampered = `${access_token.slice(0, -2)}${access_token.endsWith('AA') ? 'BB' : 'AA'}`;
-        expectUnauthorized(
-          await call('GET', '/api/me', { headers: { authorization: `Bearer ${tampered}` } }),
-          'signature_invalid',
-        );
+        expectUnauthorized(await callMe(tampered), 'signature_invalid');
       });
 
       it('a refresh token is not an access token', async () => {
         const { refresh_token } = await loginHeader();
-        expectUnauthorized(
-          await call('GET', '/api/me', { headers: { authorization: `Bearer ${refresh_token}` } }),
-          'token_type_mismatch',
-        );
+        expectUnauthorized(await callMe(refresh_token), 'token_type_mismatch');
       });
 
       it('Basic and Digest authorization are ignored as if absent', async () => {
@@ -525,7 +531,7 @@ export function defineScenarios(adapter: string, start: StartApp): void {
       it('header transport: a renewed token in Authorization, exposed to CORS, no-store; both tokens work', async () => {
         const { access_token } = await loginHeader();
         fixture.advance(35); // past half of the 60 s access lifetime
-        const reply = await call('GET', '/api/me', { headers: { authorization: `Bearer ${access_token}` } });
+        const reply = await callMe(access_token);
         expect(reply.status).toBe(200);
         const renewed = reply.headers.get('authorization');
         expect(renewed).toMatch(/^Bearer [A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
@@ -534,9 +540,7 @@ export function defineScenarios(adapter: string, start: StartApp): void {
         expect(reply.headers.get('cache-control')).toBe('no-store');
         // The renewed token works, and a request in flight with the previous one does not fail.
         expect((await call('GET', '/api/me', { headers: { authorization: renewed! } })).status).toBe(200);
-        expect(
-          (await call('GET', '/api/me', { headers: { authorization: `Bearer ${access_token}` } })).status,
-        ).toBe(200);
+        expect((await callMe(access_token)).status).toBe(200);
       });
 
       it('cookie transport: a renewed access cookie', async () => {
@@ -555,7 +559,7 @@ export function defineScenarios(adapter: string, start: StartApp): void {
 
       it('a fresh token gets no renewal header', async () => {
         const { access_token } = await loginHeader();
-        const reply = await call('GET', '/api/me', { headers: { authorization: `Bearer ${access_token}` } });
+        const reply = await callMe(access_token);
         expect(reply.headers.get('authorization')).toBeNull();
       });
     });
@@ -570,24 +574,10 @@ export function defineScenarios(adapter: string, start: StartApp): void {
           const first = await loginHeader();
           const reply = await call('POST', '/auth/refresh', send(first.refresh_token));
           expect(reply.status, reply.text).toBe(200);
-          expect(Object.keys(reply.body).sort()).toEqual(
-            [
-              'access_expires_at',
-              'access_token',
-              'csrf',
-              'refresh_expires_at',
-              'refresh_token',
-              'session_id',
-            ].sort(),
-          );
+          expectHeaderTokens(reply);
           expect(reply.body.session_id).toBe(first.session_id);
           expect(reply.body.refresh_token).not.toBe(first.refresh_token);
-          expect(reply.headers.get('authorization')).toBe(`Bearer ${reply.body.access_token}`);
-          expect(reply.headers.get('cache-control')).toBe('no-store');
-          expectUnauthorized(
-            await call('GET', '/api/me', { headers: { authorization: `Bearer ${first.access_token}` } }),
-            'access_revoked',
-          );
+          expectUnauthorized(await callMe(first.access_token), 'access_revoked');
           expect(
             (
               await call('GET', '/api/me', {
@@ -609,29 +599,14 @@ export function defineScenarios(adapter: string, start: StartApp): void {
           await call('POST', '/auth/refresh', { headers: { 'x-refresh-token': first.refresh_token } }),
           'refresh_reused',
         );
-        expectUnauthorized(
-          await call('GET', '/api/me', { headers: { authorization: `Bearer ${second.body.access_token}` } }),
-          'session_not_found',
-        );
+        expectUnauthorized(await callMe(second.body.access_token), 'session_not_found');
       });
 
       it('[H2] cookie: needs the CSRF token; answers with cookies and a body without tokens', async () => {
         const login = await loginCookie();
-        expectError(
-          await call('POST', '/auth/refresh', { headers: { cookie: login.cookie } }),
-          403,
-          'csrf_invalid',
-        );
-        const reply = await call('POST', '/auth/refresh', {
-          headers: { cookie: login.cookie, 'x-csrf-token': login.csrf },
-        });
+        const reply = await callNeedingCsrf('POST', '/auth/refresh', login);
         expect(reply.status, reply.text).toBe(200);
-        expect(Object.keys(reply.body).sort()).toEqual([
-          'access_expires_at',
-          'csrf',
-          'refresh_expires_at',
-          'session_id',
-        ]);
+        expect(Object.keys(reply.body).sort()).toEqual(COOKIE_BODY_KEYS);
         expect(cookieValue(reply.cookies, 'jwt_refresh')).not.toBe(login.refresh);
         expect(cookieValue(reply.cookies, 'jwt_access')).not.toBe(login.access);
       });
@@ -682,10 +657,7 @@ export function defineScenarios(adapter: string, start: StartApp): void {
           json: { refresh_token: 'all' },
         });
         expect(reply.body).toEqual({ revoked: 3 });
-        expect(
-          (await call('GET', '/api/me', { headers: { authorization: `Bearer ${demo.access_token}` } }))
-            .status,
-        ).toBe(200);
+        expect((await callMe(demo.access_token)).status).toBe(200);
       });
 
       it('another of my sessions by its refresh token; another user’s: 404', async () => {
@@ -705,22 +677,12 @@ export function defineScenarios(adapter: string, start: StartApp): void {
         expect(reply.body).toEqual({ revoked: 1 });
         expect(reply.cookies).toEqual([]);
         expect((await call('GET', '/api/me', { headers: { authorization } })).status).toBe(200);
-        expect(
-          (await call('GET', '/api/me', { headers: { authorization: `Bearer ${stranger.access_token}` } }))
-            .status,
-        ).toBe(200);
+        expect((await callMe(stranger.access_token)).status).toBe(200);
       });
 
       it('[H6] cookie transport: CSRF required; the cookies expire with the attributes they were set with', async () => {
         const login = await loginCookie();
-        expectError(
-          await call('POST', '/auth/logout', { headers: { cookie: login.cookie } }),
-          403,
-          'csrf_invalid',
-        );
-        const reply = await call('POST', '/auth/logout', {
-          headers: { cookie: login.cookie, 'x-csrf-token': login.csrf },
-        });
+        const reply = await callNeedingCsrf('POST', '/auth/logout', login);
         expect(reply.status).toBe(200);
         expect(reply.body).toEqual({ revoked: 1 });
         expect(reply.cookies).toEqual([
@@ -799,27 +761,14 @@ export function defineScenarios(adapter: string, start: StartApp): void {
         });
         expect(reply.status).toBe(200);
         expect(reply.body).toEqual({ revoked: 1 });
-        expectUnauthorized(
-          await call('GET', '/api/me', { headers: { authorization: `Bearer ${other.access_token}` } }),
-          'session_not_found',
-        );
-        expect(
-          (await call('GET', '/api/me', { headers: { authorization: `Bearer ${stranger.access_token}` } }))
-            .status,
-        ).toBe(200);
+        expectUnauthorized(await callMe(other.access_token), 'session_not_found');
+        expect((await callMe(stranger.access_token)).status).toBe(200);
       });
 
       it('[H2] DELETE with cookie transport needs the CSRF token', async () => {
         const login = await loginCookie(ALICE);
         const other = await loginHeader(ALICE);
-        expectError(
-          await call('DELETE', `/auth/sessions/${other.session_id}`, { headers: { cookie: login.cookie } }),
-          403,
-          'csrf_invalid',
-        );
-        const reply = await call('DELETE', `/auth/sessions/${other.session_id}`, {
-          headers: { cookie: login.cookie, 'x-csrf-token': login.csrf },
-        });
+        const reply = await callNeedingCsrf('DELETE', `/auth/sessions/${other.session_id}`, login);
         expect(reply.body).toEqual({ revoked: 1 });
       });
     });
@@ -851,10 +800,7 @@ export function defineScenarios(adapter: string, start: StartApp): void {
         const reply = await call('POST', '/api/refresh-by-access', { headers: { authorization } });
         expect(reply.status, reply.text).toBe(200);
         expect(reply.body.session_id).toBe(h.session_id);
-        expect(
-          (await call('GET', '/api/me', { headers: { authorization: `Bearer ${reply.body.access_token}` } }))
-            .status,
-        ).toBe(200);
+        expect((await callMe(reply.body.access_token)).status).toBe(200);
         const forged = `${h.access_token.slice(0, -3)}abc`;
         expectUnauthorized(
           await call('POST', '/api/refresh-by-access', { headers: { authorization: `Bearer ${forged}` } }),
@@ -928,7 +874,7 @@ export function defineScenarios(adapter: string, start: StartApp): void {
         const { access_token, refresh_token } = await loginHeader();
         fixture.store.down = true;
         try {
-          const me = await call('GET', '/api/me', { headers: { authorization: `Bearer ${access_token}` } });
+          const me = await callMe(access_token);
           expectError(me, 503, 'store_unavailable');
           expect(me.headers.get('retry-after')).toBe('1');
           expectError(await call('POST', '/auth/login', { json: DEMO }), 503, 'store_unavailable');
@@ -945,9 +891,7 @@ export function defineScenarios(adapter: string, start: StartApp): void {
         } finally {
           fixture.store.down = false;
         }
-        expect(
-          (await call('GET', '/api/me', { headers: { authorization: `Bearer ${access_token}` } })).status,
-        ).toBe(200);
+        expect((await callMe(access_token)).status).toBe(200);
       });
 
       it('unknown route under the prefix: 404 JSON', async () => {

@@ -10,11 +10,18 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { startServer } from '../../src/server/server.js';
-import { buildSpa, launchBrowser } from './support.js';
+import {
+  ALICE,
+  buildSpa,
+  DEMO,
+  launchBrowser,
+  openSpa,
+  signedIn,
+  submitSignIn,
+  type Transport,
+} from './support.js';
 
 const OUT = resolve(process.argv[2] ?? join(import.meta.dirname, '../../docs/img'));
-const DEMO = { email: 'demo@example.com', password: 'correct horse battery staple' };
-const ALICE = { email: 'alice@example.com', password: 'alice-password' };
 
 type Shot = { width: number; height?: number; dark?: boolean };
 
@@ -25,18 +32,12 @@ async function open(browser: Browser, url: string, shot: Shot, userAgent?: strin
     deviceScaleFactor: 1,
     ...(userAgent !== undefined && { userAgent }),
   });
-  const page = await context.newPage();
-  await page.goto(url);
-  await page.locator('#status').filter({ hasNotText: 'Loading' }).waitFor();
-  return page;
+  return openSpa(await context.newPage(), url);
 }
 
-async function signIn(page: Page, mode: 'header' | 'cookie', account = DEMO): Promise<void> {
-  await page.getByLabel('E-mail').fill(account.email);
-  await page.getByLabel('Password').fill(account.password);
-  await page.getByRole('radio', { name: mode === 'header' ? /Header/ : /Cookie/ }).check();
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.locator('#session-view:not([hidden])').waitFor();
+async function signIn(page: Page, mode: Transport, account = DEMO): Promise<void> {
+  await submitSignIn(page, account, mode);
+  await signedIn(page, 30_000);
   await page
     .locator('#me-status')
     .filter({ hasText: /^200 OK/ })
@@ -84,9 +85,7 @@ async function main(): Promise<void> {
     await save(phone, 'mobile-cookie-mode');
 
     const wrong = await open(browser, server.url, desktop);
-    await wrong.getByLabel('E-mail').fill(ALICE.email);
-    await wrong.getByLabel('Password').fill('not-her-password');
-    await wrong.getByRole('button', { name: 'Sign in' }).click();
+    await submitSignIn(wrong, { ...ALICE, password: 'not-her-password' });
     await wrong.getByRole('alert').filter({ hasText: /Wrong/ }).waitFor();
     await save(wrong, 'login-error');
 

@@ -7,10 +7,18 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../../src/server/server.js';
 import type { AuthState } from '../../src/server/spa/api.js';
-import { buildSpa, launchBrowser, screenshot } from './support.js';
+import {
+  ALICE,
+  buildSpa,
+  DEMO,
+  launchBrowser,
+  openSpa,
+  screenshot,
+  signedIn,
+  submitSignIn,
+  type Transport,
+} from './support.js';
 
-const DEMO = { email: 'demo@example.com', password: 'correct horse battery staple' };
-const ALICE = { email: 'alice@example.com', password: 'alice-password' };
 const NS = 'user:u_demo';
 
 let browser: Browser;
@@ -45,21 +53,12 @@ async function open(ctx: BrowserContext, url: string): Promise<Page> {
   const errors: string[] = [];
   page.on('pageerror', (error) => errors.push(error.message));
   (page as Page & { errors: string[] }).errors = errors;
-  await page.goto(url);
-  await page.locator('#status').filter({ hasNotText: 'Loading' }).waitFor();
-  return page;
+  return openSpa(page, url);
 }
 
-async function signIn(page: Page, mode: 'header' | 'cookie', account = DEMO): Promise<void> {
-  await page.getByLabel('E-mail').fill(account.email);
-  await page.getByLabel('Password').fill(account.password);
-  await page.getByRole('radio', { name: mode === 'header' ? /Header/ : /Cookie/ }).check();
-  await page.getByRole('button', { name: 'Sign in' }).click();
+async function signIn(page: Page, mode: Transport, account = DEMO): Promise<void> {
+  await submitSignIn(page, account, mode);
   await signedIn(page);
-}
-
-function signedIn(page: Page, timeout = 10_000): Promise<void> {
-  return page.locator('#session-view:not([hidden])').waitFor({ timeout });
 }
 
 function signedOut(page: Page, timeout = 10_000): Promise<void> {
@@ -160,9 +159,7 @@ describe('sign in', () => {
   it('wrong password: an alert, no session', async () => {
     const srv = await server();
     const page = await open(await context(), srv.url);
-    await page.getByLabel('E-mail').fill(ALICE.email);
-    await page.getByLabel('Password').fill('not-her-password');
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await submitSignIn(page, { ...ALICE, password: 'not-her-password' });
     await expect
       .poll(() => page.getByRole('alert').textContent())
       .toContain('Wrong e-mail address or password');

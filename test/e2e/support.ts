@@ -10,6 +10,13 @@ import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { type Browser, chromium, type Page } from 'playwright-core';
 
+/** Demo accounts of the reference server. */
+export const DEMO = { email: 'demo@example.com', password: 'correct horse battery staple' };
+export const ALICE = { email: 'alice@example.com', password: 'alice-password' };
+
+export type Account = typeof DEMO;
+export type Transport = 'header' | 'cookie';
+
 const ROOT = resolve(import.meta.dirname, '../..');
 export const ARTIFACTS = join(ROOT, 'test-artifacts');
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -51,4 +58,25 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const path = join(ARTIFACTS, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
   return path;
+}
+
+/** Loads the SPA at `url` in `page` and waits until it has checked for an existing session. */
+export async function openSpa(page: Page, url: string): Promise<Page> {
+  await page.goto(url);
+  await page.locator('#status').filter({ hasNotText: 'Loading' }).waitFor();
+  return page;
+}
+
+/** Fills the sign-in form and submits it; `transport` picks the radio (left as is when omitted). */
+export async function submitSignIn(page: Page, account: Account, transport?: Transport): Promise<void> {
+  await page.getByLabel('E-mail').fill(account.email);
+  await page.getByLabel('Password').fill(account.password);
+  if (transport !== undefined)
+    await page.getByRole('radio', { name: transport === 'header' ? /Header/ : /Cookie/ }).check();
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+/** Resolves once the session view is shown (signed in). */
+export function signedIn(page: Page, timeout = 10_000): Promise<void> {
+  return page.locator('#session-view:not([hidden])').waitFor({ timeout });
 }

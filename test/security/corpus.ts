@@ -13,6 +13,7 @@ import { createHmac, generateKeyPairSync, type KeyObject, sign } from 'node:cryp
 import type { ErrorCode } from '../../src/errors.js';
 import type { GeneratedKey } from '../../src/tokens/index.js';
 import { b64, craft, rawSign } from '../tokens/helpers.js';
+import { TOKEN_REFUSED_CODES } from './support.js';
 
 export interface TokenCase {
   name: string;
@@ -59,19 +60,6 @@ export interface CorpusContext {
   accessTtl: number;
   refreshTtl: number;
 }
-
-const TOKEN_REFUSED: readonly ErrorCode[] = [
-  'token_malformed',
-  'token_too_large',
-  'signature_invalid',
-  'alg_not_allowed',
-  'kid_unknown',
-  'token_type_mismatch',
-  'claim_invalid',
-  'token_expired',
-  'token_not_yet_valid',
-  'token_missing',
-];
 
 /** Order of the P-256 group: (r, n - s) is the malleated twin of a signature (r, s). */
 export const P256_ORDER = Buffer.from(
@@ -121,8 +109,12 @@ export function buildTokenCorpus(ctx: CorpusContext): TokenCase[] {
   const jwkText = JSON.stringify(key.publicJwk);
   const spkiDer = key.publicKey!.export({ format: 'der', type: 'spki' });
   const cases: TokenCase[] = [];
-  const add = (rule: string, name: string, token: string, codes: readonly ErrorCode[] = TOKEN_REFUSED) =>
-    cases.push({ rule, name, token, codes });
+  const add = (
+    rule: string,
+    name: string,
+    token: string,
+    codes: readonly ErrorCode[] = TOKEN_REFUSED_CODES,
+  ) => cases.push({ rule, name, token, codes });
 
   /** A token with the engine's real key over an arbitrary header/payload (objects or raw JSON). */
   const signed = (header: object | string, payload: object | string) =>

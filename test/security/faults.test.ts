@@ -335,46 +335,49 @@ describeWithService(redisBinary)(
   },
 );
 
-describeWithService(postgresTooling)(
+/**
+ * A private SQL server crashed and restarted under load: durable, so every session must survive.
+ * PostgreSQL and MariaDB run the same scenario; only the instance and the store kind differ.
+ */
+function describeSqlCrash(
+  available: boolean,
+  title: string,
+  name: string,
+  kind: 'postgres' | 'mysql',
+  startDb: () => Promise<PrivateDb>,
+): void {
+  describeWithService(available)(title, () => {
+    let db: PrivateDb | undefined;
+    afterAll(() => db?.destroy());
+
+    it('[F1][F2][F3] fails closed with 503 within the timeout, loses no session, resumes by itself', async () => {
+      db = await startDb();
+      const d = db;
+      const figures = await runFaultScenario(name, {
+        store: { kind, url: d.url },
+        timeoutMs: 2000,
+        durable: true,
+        crash: () => d.crash(),
+        restart: () => d.start(),
+      });
+      expect(figures.lost).toBe(0);
+    }, 90_000);
+  });
+}
+
+describeSqlCrash(
+  postgresTooling,
   '[F1][F2][F3] private PostgreSQL: crashed and restarted under load',
-  () => {
-    let db: PrivateDb | undefined;
-    afterAll(() => db?.destroy());
-
-    it('[F1][F2][F3] fails closed with 503 within the timeout, loses no session, resumes by itself', async () => {
-      db = await startPrivatePostgres();
-      const d = db;
-      const figures = await runFaultScenario('PostgreSQL', {
-        store: { kind: 'postgres', url: d.url },
-        timeoutMs: 2000,
-        durable: true,
-        crash: () => d.crash(),
-        restart: () => d.start(),
-      });
-      expect(figures.lost).toBe(0);
-    }, 90_000);
-  },
+  'PostgreSQL',
+  'postgres',
+  startPrivatePostgres,
 );
-
-describeWithService(mariadbTooling)(
+describeSqlCrash(
+  mariadbTooling,
   '[F1][F2][F3] private MariaDB: killed (SIGKILL) and restarted under load',
-  () => {
-    let db: PrivateDb | undefined;
-    afterAll(() => db?.destroy());
-
-    it('[F1][F2][F3] fails closed with 503 within the timeout, loses no session, resumes by itself', async () => {
-      db = await startPrivateMariadb();
-      const d = db;
-      const figures = await runFaultScenario('MariaDB', {
-        store: { kind: 'mysql', url: d.url },
-        timeoutMs: 2000,
-        durable: true,
-        crash: () => d.crash(),
-        restart: () => d.start(),
-      });
-      expect(figures.lost).toBe(0);
-    }, 90_000);
-  },
+  'MariaDB',
+  'mysql',
+  startPrivateMariadb,
 );
 
 describe('[F2][F3] SQLite: the application process killed (SIGKILL) in the middle of refreshes', () => {

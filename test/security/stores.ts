@@ -15,9 +15,11 @@ import { MemoryStore } from '../../src/stores/memory.js';
 import { RedisStore } from '../../src/stores/redis/index.js';
 import { MySqlStore } from '../../src/stores/sql/mysql.js';
 import { PostgresStore } from '../../src/stores/sql/postgres.js';
+import type { SqlStore } from '../../src/stores/sql/shared.js';
 import { SqliteStore } from '../../src/stores/sql/sqlite.js';
 import type { Store } from '../../src/stores/store.js';
-import { SERVICE_URLS, serviceAvailable } from '../support/services.js';
+import { probeRedis, probeRedisCluster, scanKeys } from '../support/redis-probes.js';
+import { clusterSeeds, SERVICE_URLS, serviceAvailable } from '../support/services.js';
 
 export interface Audit {
   /** Session records physically present under the store's prefix. */
@@ -41,25 +43,11 @@ export interface StoreTarget {
 
 const uid = () => randomBytes(5).toString('hex');
 
-const CLUSTER_NODES = SERVICE_URLS.redisCluster.split(',').map((seed) => {
-  const [host, port] = seed.trim().split(':');
-  return { host: host!, port: Number(port) };
-});
-
-async function scanAll(client: Redis, pattern: string): Promise<string[]> {
-  const found: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = await client.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    cursor = next;
-    found.push(...keys);
-  } while (cursor !== '0');
-  return found;
-}
+const CLUSTER_NODES = clusterSeeds(SERVICE_URLS.redisCluster);
 
 /** Session hashes and dangling index members under `prefix` (the tests may SCAN; the store never does). */
 async function auditRedis(nodes: Redis[], reader: Redis | Cluster, prefix: string): Promise<Audit> {
-  const keys = (await Promise.all(nodes.map((node) => scanAll(node, `${prefix}*`)))).flat();
+  const keys = (await Promise.all(nodes.map((node) => scanKeys(node, `${prefix}*`)))).flat();
   const sessions = new Set(keys.filter((k) => k.startsWith(`${prefix}s:`)));
   let orphans = 0;
   for (const index of keys.filter((k) => k.startsWith(`${prefix}a:`) || k.startsWith(`${prefix}n:`))) {
@@ -74,37 +62,10 @@ async function auditRedis(nodes: Redis[], reader: Redis | Cluster, prefix: strin
   return { records: sessions.size, orphans };
 }
 
-const redisUp = await serviceAvailable('redis (security storms)', async () => {
-  const probe = new Redis(SERVICE_URLS.redis, {
-    lazyConnect: true,
-    retryStrategy: () => null,
-    connectTimeout: 2000,
-  });
-  probe.on('error', () => undefined);
-  try {
-    await probe.connect();
-    await probe.ping();
-  } finally {
-    probe.disconnect();
-  }
-});
-
-const clusterUp = await serviceAvailable('redis cluster (security storms)', async () => {
-  const probe = new Redis({
-    ...CLUSTER_NODES[0]!,
-    lazyConnect: true,
-    retryStrategy: () => null,
-    connectTimeout: 2000,
-  });
-  probe.on('error', () => undefined);
-  try {
-    await probe.connect();
-    if (!String(await probe.call('CLUSTER', 'INFO')).includes('cluster_state:ok'))
-      throw new Error('cluster_state is not ok');
-  } finally {
-    probe.disconnect();
-  }
-});
+const redisUp = await serviceAvailable('redis (security storms)', () => probeRedis(SERVICE_URLS.redis));
+const clusterUp = await serviceAvailable('redis cluster (security storms)', () =>
+  probeRedisCluster(CLUSTER_NODES[0]!),
+);
 
 const postgresUp = await serviceAvailable('PostgreSQL (security storms)', async () => {
   const client = new pg.Client({ connectionString: SERVICE_URLS.postgres, connectionTimeoutMillis: 3000 });
@@ -116,6 +77,46 @@ const mysqlUp = await serviceAvailable('MariaDB/MySQL (security storms)', async 
   const connection = await mysql.createConnection({ uri: SERVICE_URLS.mysql, connectTimeout: 3000 });
   await connection.end();
 });
+
+/** A one-connection admin pool on a shared SQL server: rows of a query, and closing it. */
+interface SqlAdmin {
+  query(sql: string): Promise<unknown>;
+  end(): Promise<void>;
+}
+
+/** A SQL store on the shared server under fresh tables; the audit counts rows, clean-up drops the tables. */
+function sqlTarget(
+  name: string,
+  available: boolean,
+  createStore: (tablePrefix: string) => SqlStore,
+  createAdmin: () => SqlAdmin,
+): StoreTarget {
+  return {
+    name,
+    available,
+    async open() {
+      const tablePrefix = `sec${uid()}_`;
+      const store = createStore(tablePrefix);
+      await store.migrate();
+      const admin = createAdmin();
+      return {
+        store,
+        async audit() {
+          const rows = (await admin.query(`SELECT COUNT(*) AS n FROM ${tablePrefix}sessions`)) as {
+            n: number | string;
+          }[];
+          return { records: Number(rows[0]!.n), orphans: 0 };
+        },
+        async cleanup() {
+          await store.close();
+          await admin.query(`DROP TABLE IF EXISTS ${tablePrefix}sessions`);
+          await admin.query(`DROP TABLE IF EXISTS ${tablePrefix}schema_version`);
+          await admin.end();
+        },
+      };
+    },
+  };
+}
 
 export const STORE_TARGETS: StoreTarget[] = [
   {
@@ -143,7 +144,7 @@ export const STORE_TARGETS: StoreTarget[] = [
         async cleanup() {
           await store.deleteAll(0).catch(() => 0);
           await store.close();
-          const left = await scanAll(admin, `${prefix}*`);
+          const left = await scanKeys(admin, `${prefix}*`);
           if (left.length > 0) await admin.del(...left);
           await admin.quit();
         },
@@ -173,7 +174,7 @@ export const STORE_TARGETS: StoreTarget[] = [
           await store.deleteAll(0).catch(() => 0);
           await store.close();
           for (const master of masters) {
-            for (const key of await scanAll(master, `${prefix}*`)) await admin.del(key).catch(() => 0);
+            for (const key of await scanKeys(master, `${prefix}*`)) await admin.del(key).catch(() => 0);
             master.disconnect();
           }
           await admin.quit();
@@ -181,53 +182,31 @@ export const STORE_TARGETS: StoreTarget[] = [
       };
     },
   },
-  {
-    name: 'PostgresStore',
-    available: postgresUp,
-    async open() {
-      const tablePrefix = `sec${uid()}_`;
-      const store = new PostgresStore({ connection: SERVICE_URLS.postgres, tablePrefix });
-      await store.migrate();
-      const admin = new pg.Pool({ connectionString: SERVICE_URLS.postgres, max: 1 });
-      admin.on('error', () => {});
+  sqlTarget(
+    'PostgresStore',
+    postgresUp,
+    (tablePrefix) => new PostgresStore({ connection: SERVICE_URLS.postgres, tablePrefix }),
+    () => {
+      const pool = new pg.Pool({ connectionString: SERVICE_URLS.postgres, max: 1 });
+      pool.on('error', () => {});
       return {
-        store,
-        async audit() {
-          const { rows } = await admin.query(`SELECT COUNT(*) AS n FROM ${tablePrefix}sessions`);
-          return { records: Number(rows[0].n), orphans: 0 };
-        },
-        async cleanup() {
-          await store.close();
-          await admin.query(`DROP TABLE IF EXISTS ${tablePrefix}sessions`);
-          await admin.query(`DROP TABLE IF EXISTS ${tablePrefix}schema_version`);
-          await admin.end();
-        },
+        query: async (sql) => (await pool.query(sql)).rows,
+        end: () => pool.end(),
       };
     },
-  },
-  {
-    name: 'MySqlStore (MariaDB)',
-    available: mysqlUp,
-    async open() {
-      const tablePrefix = `sec${uid()}_`;
-      const store = new MySqlStore({ connection: SERVICE_URLS.mysql, tablePrefix });
-      await store.migrate();
-      const admin = mysql.createPool({ uri: SERVICE_URLS.mysql, connectionLimit: 1 });
+  ),
+  sqlTarget(
+    'MySqlStore (MariaDB)',
+    mysqlUp,
+    (tablePrefix) => new MySqlStore({ connection: SERVICE_URLS.mysql, tablePrefix }),
+    () => {
+      const pool = mysql.createPool({ uri: SERVICE_URLS.mysql, connectionLimit: 1 });
       return {
-        store,
-        async audit() {
-          const [rows] = await admin.query(`SELECT COUNT(*) AS n FROM ${tablePrefix}sessions`);
-          return { records: Number((rows as { n: number }[])[0]!.n), orphans: 0 };
-        },
-        async cleanup() {
-          await store.close();
-          await admin.query(`DROP TABLE IF EXISTS ${tablePrefix}sessions`);
-          await admin.query(`DROP TABLE IF EXISTS ${tablePrefix}schema_version`);
-          await admin.end();
-        },
+        query: async (sql) => (await pool.query(sql))[0],
+        end: () => pool.end(),
       };
     },
-  },
+  ),
   {
     name: 'SqliteStore',
     available: true,

@@ -11,11 +11,8 @@ import { type ErrorCode, JwtSessionsError } from '../../src/errors.js';
 import type { Store } from '../../src/stores/store.js';
 import { type GeneratedKey, generateKey } from '../../src/tokens/index.js';
 
-/** Every code the library may put in an error body. */
-export const ERROR_CODES: readonly ErrorCode[] = [
-  'configuration_invalid',
-  'payload_invalid',
-  'token_missing',
+/** Every code a refused token may carry: unreadable, badly signed, wrong claims, or no token at all. */
+export const TOKEN_REFUSED_CODES: readonly ErrorCode[] = [
   'token_malformed',
   'token_too_large',
   'signature_invalid',
@@ -25,6 +22,14 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   'claim_invalid',
   'token_expired',
   'token_not_yet_valid',
+  'token_missing',
+];
+
+/** Every code the library may put in an error body. */
+export const ERROR_CODES: readonly ErrorCode[] = [
+  'configuration_invalid',
+  'payload_invalid',
+  ...TOKEN_REFUSED_CODES,
   'session_not_found',
   'session_expired',
   'access_revoked',

@@ -13,27 +13,13 @@ import { keySlot } from '../../src/stores/redis/keys.js';
 import { describeStoreContract } from '../contract/store-contract.js';
 import { record, T0 } from '../support/records.js';
 import { engineRoundTrips, twoInstancesTakeTurns, until } from '../support/redis-live-cache.js';
+import { probeRedisCluster, scanKeys } from '../support/redis-probes.js';
 import { CommandWatch, roundTrips } from '../support/redis-server.js';
 import { clusterSeeds, describeWithService, SERVICE_URLS, serviceAvailable } from '../support/services.js';
 
 const NODES = clusterSeeds(SERVICE_URLS.redisCluster);
 
-const available = await serviceAvailable('redis cluster', async () => {
-  const probe = new Redis({
-    ...NODES[0]!,
-    lazyConnect: true,
-    retryStrategy: () => null,
-    connectTimeout: 2000,
-  });
-  probe.on('error', () => undefined);
-  try {
-    await probe.connect();
-    const info = String(await probe.call('CLUSTER', 'INFO'));
-    if (!info.includes('cluster_state:ok')) throw new Error('cluster_state is not ok');
-  } finally {
-    probe.disconnect();
-  }
-});
+const available = await serviceAvailable('redis cluster', () => probeRedisCluster(NODES[0]!));
 const describeCluster = describeWithService(available);
 
 function randomPrefix(): string {
@@ -60,16 +46,7 @@ if (available) {
 }
 
 async function keysUnder(prefix: string): Promise<string[]> {
-  const found: string[] = [];
-  for (const master of masters) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await master.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-      cursor = next;
-      found.push(...keys);
-    } while (cursor !== '0');
-  }
-  return found;
+  return (await Promise.all(masters.map((master) => scanKeys(master, `${prefix}*`)))).flat();
 }
 
 async function dropKeys(keys: string[]): Promise<void> {

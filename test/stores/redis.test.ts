@@ -18,6 +18,7 @@ import type { StoredSession } from '../../src/stores/store.js';
 import { describeStoreContract } from '../contract/store-contract.js';
 import { record, T0 } from '../support/records.js';
 import { engineRoundTrips, twoInstancesTakeTurns, until } from '../support/redis-live-cache.js';
+import { probeRedis, scanKeys } from '../support/redis-probes.js';
 import {
   CommandWatch,
   redisServerInstalled,
@@ -29,16 +30,7 @@ import { describeWithService, SERVICE_URLS, serviceAvailable } from '../support/
 
 const URL = SERVICE_URLS.redis;
 
-const available = await serviceAvailable('redis', async () => {
-  const probe = new Redis(URL, { lazyConnect: true, retryStrategy: () => null, connectTimeout: 2000 });
-  probe.on('error', () => undefined);
-  try {
-    await probe.connect();
-    await probe.ping();
-  } finally {
-    probe.disconnect();
-  }
-});
+const available = await serviceAvailable('redis', () => probeRedis(URL));
 const serverBinary = await serviceAvailable('redis-server binary (throwaway servers)', async () => {
   if (!redisServerInstalled()) throw new Error('redis-server is not on PATH');
 });
@@ -51,15 +43,8 @@ function randomPrefix(): string {
 }
 
 /** Keys under `prefix` (tests may SCAN; the store never does). */
-async function keysUnder(admin: Redis, prefix: string): Promise<string[]> {
-  const found: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    cursor = next;
-    found.push(...keys);
-  } while (cursor !== '0');
-  return found;
+function keysUnder(admin: Redis, prefix: string): Promise<string[]> {
+  return scanKeys(admin, `${prefix}*`);
 }
 
 /** A store on its own client and prefix; cleanup empties it and checks nothing was left behind. */
