@@ -3,13 +3,16 @@
  * both transports, expiry and automatic refresh, several tabs refreshing at once, revocation and
  * sign-out propagating to other tabs and devices.
  */
+import { existsSync } from 'node:fs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type RunningServer, startServer } from '../../src/server/server.js';
 import type { AuthState } from '../../src/server/spa/api.js';
+import { describeWithService, serviceAvailable } from '../support/services.js';
 import {
   ALICE,
   buildSpa,
+  CHROMIUM,
   DEMO,
   launchBrowser,
   openSpa,
@@ -21,12 +24,20 @@ import {
 
 const NS = 'user:u_demo';
 
+// Chromium is a real component the suite needs: a failure under CI=true, a loud skip elsewhere.
+const chromiumAvailable = await serviceAvailable('Chromium (browser tests)', async () => {
+  if (!existsSync(CHROMIUM))
+    throw new Error(`${CHROMIUM} not found (apt-get install chromium, or set CHROMIUM_PATH)`);
+});
+const describeBrowser = describeWithService(chromiumAvailable);
+
 let browser: Browser;
 let spaDir: string;
 const servers: RunningServer[] = [];
 const contexts: BrowserContext[] = [];
 
 beforeAll(async () => {
+  if (!chromiumAvailable) return;
   [spaDir, browser] = await Promise.all([buildSpa(), launchBrowser()]);
 });
 
@@ -90,7 +101,7 @@ function pageErrors(page: Page): string[] {
   return (page as Page & { errors: string[] }).errors;
 }
 
-describe('sign in', () => {
+describeBrowser('sign in', () => {
   it('header mode: tokens in memory, Authorization header, claims and session list', async () => {
     const srv = await server();
     const page = await open(await context(), srv.url);
@@ -187,7 +198,7 @@ describe('sign in', () => {
   });
 });
 
-describe('expiry and automatic refresh (ACCESS_TTL=3)', () => {
+describeBrowser('expiry and automatic refresh (ACCESS_TTL=3)', () => {
   it('refreshes before expiry, and after an expiry when automatic refresh is off', async () => {
     const srv = await server({ accessTtl: 3 });
     const page = await open(await context(), srv.url);
@@ -227,7 +238,7 @@ describe('expiry and automatic refresh (ACCESS_TTL=3)', () => {
   }, 40_000);
 });
 
-describe('several tabs (REUSE_GRACE=0: a duplicate refresh would revoke the session)', () => {
+describeBrowser('several tabs (REUSE_GRACE=0: a duplicate refresh would revoke the session)', () => {
   for (const mode of ['header', 'cookie'] as const) {
     it(`${mode} mode: tabs share one session and refresh single-flight`, async () => {
       const srv = await server({ accessTtl: 3, reuseGrace: 0 });
@@ -282,7 +293,7 @@ describe('several tabs (REUSE_GRACE=0: a duplicate refresh would revoke the sess
   });
 });
 
-describe('revocation across devices', () => {
+describeBrowser('revocation across devices', () => {
   it('revoking a session from one device signs that device out', async () => {
     const srv = await server();
     const deviceA = await open(await context(), srv.url);
