@@ -1,7 +1,7 @@
 /**
- * Express adapter, for Express 5 and meant for Express 4 as well: nothing here imports Express at
- * run time, and every middleware catches its own errors instead of relying on Express 5's promise
- * handling. (The test suite runs Express 5 only: Express 4 is not installed in this repository.)
+ * Express adapter, for Express 5 and Express 4: nothing here imports Express at run time, and every
+ * middleware catches its own errors instead of relying on Express 5's promise handling. The scenario
+ * suite runs on both (Express 4 through the `express4` alias in the dev dependencies).
  *
  * ```ts
  * const auth = expressSessions(sessions);                 // or expressSessions(sessions, httpOptions)

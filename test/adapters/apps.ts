@@ -31,9 +31,19 @@ function listen(server: Server): Promise<RunningApp> {
   });
 }
 
-export const startExpress: StartApp = async (fixture) => {
+/** The Express app on a given Express (5 by default; the Express 4 suite passes its own). */
+export function startExpressOn(createApp: typeof express): StartApp {
+  return (fixture) => startExpressApp(createApp, fixture);
+}
+
+export const startExpress: StartApp = startExpressOn(express);
+
+async function startExpressApp(
+  createApp: typeof express,
+  fixture: Parameters<StartApp>[0],
+): Promise<RunningApp> {
   const auth = expressSessions(fixture.sessions, fixture.httpOptions);
-  const app = express();
+  const app = createApp();
   app.use(fixture.prefix, auth.routes(fixture.routeOptions));
   app.get('/api/me', auth.requireAccess(), (req, res) => {
     res.json({ claims: req.jwtSession!.claims, transport: req.jwtSession!.transport });
@@ -79,7 +89,7 @@ export const startExpress: StartApp = async (fixture) => {
     res.status(500).json({ error: 'app error handler' });
   });
   return listen(createServer({ maxHeaderSize: MAX_HEADER_SIZE }, app));
-};
+}
 
 export const startFastify: StartApp = async (fixture) => {
   const app = Fastify({ http: { maxHeaderSize: MAX_HEADER_SIZE } });
