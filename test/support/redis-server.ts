@@ -161,12 +161,20 @@ export class CommandWatch {
     const watched = await Promise.all(
       nodes.map(async ({ host, port }) => {
         const key = `${host}:${port}`;
-        const monitor = await new Redis({ host, port, lazyConnect: true }).monitor();
-        const control = new Redis({ host, port });
+        // A monitor connection of our own rather than `redis.monitor()`: the feed can start in the
+        // same packet as MONITOR's +OK, before ioredis has switched the connection to monitoring
+        // mode, and ioredis reports each such line as an 'error' — uncaught unless a listener is
+        // already attached. Those lines precede the first sync marker, so nothing is lost.
+        const monitor = new Redis({ host, port, lazyConnect: true, monitor: true });
+        monitor.on('error', () => undefined);
         const events: MonitoredCommand[] = [];
         monitor.on('monitor', (_time: string, args: string[], source: string) => {
           events.push({ name: String(args[0]).toLowerCase(), args: args.slice(1), source, node: key });
         });
+        const monitoring = once(monitor, 'monitoring');
+        await monitor.connect();
+        await monitoring;
+        const control = new Redis({ host, port });
         return { key, monitor, control, events };
       }),
     );
