@@ -171,7 +171,8 @@ export class CommandWatch {
         monitor.on('monitor', (_time: string, args: string[], source: string) => {
           events.push({ name: String(args[0]).toLowerCase(), args: args.slice(1), source, node: key });
         });
-        const monitoring = once(monitor, 'monitoring');
+        // Not events.once: it would reject on those early 'error's.
+        const monitoring = new Promise<void>((resolve) => monitor.once('monitoring', () => resolve()));
         await monitor.connect();
         await monitoring;
         const control = new Redis({ host, port });
