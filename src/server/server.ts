@@ -11,7 +11,6 @@
  * Anything else is a JSON 404; bodies over 16 KiB get 413, invalid JSON 400, all as
  * `{ error, code }`.
  */
-
 import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 import { jwtSessionRoutes, jwtSessions } from '../adapters/fastify.js';
@@ -77,10 +76,6 @@ function resolve(overrides: Partial<ServerConfig>): ServerConfig {
   return { ...configFromEnv({}), ...overrides };
 }
 
-/**
- * Builds and starts the server. `config` defaults every field as an empty environment would
- * (memory store, HS256 with a random secret, port 3000 on 127.0.0.1); tests pass `{ port: 0 }`.
- */
 /** The `{error, code}` 400 for requests Node's parser refuses; nothing for a socket already gone. */
 function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
   if (!socket.writable) {
@@ -102,6 +97,10 @@ function answerClientError(error: Error & { code?: string }, socket: Duplex): vo
   );
 }
 
+/**
+ * Builds and starts the server. `config` defaults every field as an empty environment would
+ * (memory store, HS256 with a random secret, port 3000 on 127.0.0.1); tests pass `{ port: 0 }`.
+ */
 export async function startServer(overrides: Partial<ServerConfig> = {}): Promise<RunningServer> {
   const config = resolve(overrides);
   const keys = serverKeys(config);
