@@ -1,7 +1,7 @@
 /**
  * Fastify 5 adapter.
  *
- * - `jwtSessions` — a plugin (fastify-plugin, so its decorators reach the parent): decorates
+ * - `jwtSessions` — a plugin that skips encapsulation (so its decorators reach the parent): decorates
  *   `fastify.sessions` (the engine), `fastify.sessionHttp` (the HTTP layer) and the hook factories
  *   `fastify.requireAccess()`, `fastify.requireRefresh()`, `fastify.requireRefreshByAccess()`, and
  *   `fastify.sessionErrorHandler` (for `setErrorHandler`: the library's typed errors thrown by
@@ -18,7 +18,6 @@
  * ```
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import fp from 'fastify-plugin';
 import { ConfigurationError, JwtSessionsError, RequestError } from '../errors.js';
 import { checkAuthorizeOptions } from '../http/authorize.js';
 import { readNodeStream } from '../http/body.js';
@@ -182,8 +181,16 @@ async function jwtSessionsPlugin(fastify: FastifyInstance, options: JwtSessionsP
   fastify.decorate('sessionErrorHandler', createFastifyErrorHandler(http));
 }
 
-/** The plugin: decorators and hook factories, visible to the registering context. */
-export const jwtSessions = fp(jwtSessionsPlugin, { name: 'jwt-sessions', fastify: '5.x' });
+/**
+ * The plugin: decorators and hook factories, visible to the registering context. What
+ * fastify-plugin would do, by hand (so users need no extra package): Fastify reads these
+ * well-known symbols to skip encapsulation, name the plugin and check its Fastify version.
+ */
+export const jwtSessions: FastifyPluginAsync<JwtSessionsPluginOptions> = Object.assign(jwtSessionsPlugin, {
+  [Symbol.for('skip-override')]: true,
+  [Symbol.for('fastify.display-name')]: 'jwt-sessions',
+  [Symbol.for('plugin-meta')]: { name: 'jwt-sessions', fastify: '5.x' },
+});
 
 /** Maps Fastify's own request errors (bad Content-Type, unreadable body) to the JSON error shape. */
 function fastifyError(error: unknown): unknown {

@@ -1,5 +1,6 @@
 /**
- * What is Fastify-specific about the adapter: a fastify-plugin plugin whose decorators reach the
+ * What is Fastify-specific about the adapter: a plugin that skips encapsulation (fastify-plugin's
+ * symbols, set by hand), named `jwt-sessions`, whose decorators reach the
  * registering scope, a typed `request.jwtSession` (null where no hook ran), a routes plugin that
  * keeps its body parsing to itself, and configuration errors at registration.
  */
@@ -16,6 +17,7 @@ describe('Fastify plugin', () => {
     const fixture = createFixture();
     const app = Fastify();
     await app.register(jwtSessions, { sessions: fixture.sessions, ...fixture.httpOptions });
+    expect(app.hasPlugin('jwt-sessions')).toBe(true);
     for (const name of [
       'sessions',
       'sessionHttp',
