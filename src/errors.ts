@@ -56,7 +56,33 @@ export type ErrorCode =
   // infrastructure
   | 'store_unavailable';
 
+/** Carried (statically) by the error classes of every copy of this package: its ESM and CommonJS builds. */
+const ERROR_CLASS = Symbol.for('jwt-sessions.error-class');
+
+/** `value instanceof errorClass`, or an instance of another copy's class of the same name. */
+function isErrorOf(errorClass: { name: string }, value: unknown): boolean {
+  if (Function.prototype[Symbol.hasInstance].call(errorClass, value)) return true;
+  if (typeof value !== 'object' || value === null) return false;
+  for (let proto = Object.getPrototypeOf(value); proto !== null; proto = Object.getPrototypeOf(proto)) {
+    const owner: { name?: unknown; [ERROR_CLASS]?: unknown } | undefined = proto.constructor;
+    if (owner?.[ERROR_CLASS] === true && owner.name === errorClass.name) return true;
+  }
+  return false;
+}
+
 export class JwtSessionsError extends Error {
+  static readonly [ERROR_CLASS] = true;
+
+  /**
+   * A process that loads both builds (an ESM app, a CommonJS dependency) has two copies of every
+   * class: an error of one copy is also an instance of the other copy's class of the same name, so
+   * either copy's adapters and `catch` blocks recognise it.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    // biome-ignore lint/complexity/noThisInStatic: the class `instanceof` asks about, often a subclass.
+    return isErrorOf(this, value);
+  }
+
   readonly code: ErrorCode;
   readonly status: number;
 

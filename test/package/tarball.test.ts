@@ -160,6 +160,22 @@ async function main(): Promise<void> {
 void main();
 `;
 
+/** Both builds in one process: the ESM engine's errors, answered by the CommonJS HTTP layer. */
+const MIXED_BUILDS = `import { createRequire } from 'node:module';
+import * as esm from 'jwt-sessions';
+const cjs = createRequire(import.meta.url)('jwt-sessions');
+const { createSessionHttp } = createRequire(import.meta.url)('jwt-sessions/http');
+const sessions = esm.createSessions({ keys: { signing: { alg: 'HS256', key: 'k'.repeat(43) } }, store: new esm.MemoryStore() });
+const error = await sessions.verifyAccess('not-a-token').catch((rejection) => rejection);
+const response = createSessionHttp(sessions, { onError: () => {} }).errorResponse(error);
+console.log(JSON.stringify({
+  twoCopies: cjs.TokenFormatError !== esm.TokenFormatError,
+  instanceOfOtherCopy: error instanceof cjs.TokenFormatError && error instanceof cjs.UnauthorizedError,
+  notOfOtherClasses: !(error instanceof cjs.SessionError),
+  response: { status: response.status, code: response.body.code },
+}));
+`;
+
 async function freePort(): Promise<number> {
   const server = createServer().listen(0, '127.0.0.1');
   await once(server, 'listening');
@@ -228,6 +244,7 @@ beforeAll(async () => {
   writeFileSync(join(everything, 'app.ts'), COMMONJS_APP);
   writeFileSync(join(everything, 'list-exports.cjs'), listExports('require'));
   writeFileSync(join(everything, 'list-exports.mjs'), listExports('import'));
+  writeFileSync(join(everything, 'mixed-builds.mjs'), MIXED_BUILDS);
   writeTsconfig(everything, 'tsconfig.cjs.json', { module: 'NodeNext' }, ['subpaths.cts', 'app.ts']);
   writeTsconfig(everything, 'tsconfig.esm.json', { module: 'NodeNext' }, ['subpaths.mts']);
   writeTsconfig(everything, 'tsconfig.bundler.json', { module: 'Preserve', moduleResolution: 'Bundler' }, [
@@ -389,6 +406,19 @@ describe('a CommonJS consumer', () => {
       expect(Object.keys(required)).toEqual(SUBPATHS.map(specifierOf));
       for (const names of Object.values(required)) expect(names.length).toBeGreaterThan(0);
       expect(required).toEqual(await listed('list-exports.mjs'));
+    },
+    STEP_TIMEOUT_MS,
+  );
+
+  it(
+    'loaded next to the ESM build, shares its error classes: the dual-package hazard, handled',
+    async () => {
+      expect(JSON.parse((await node(['mixed-builds.mjs'], everything)).stdout)).toEqual({
+        twoCopies: true,
+        instanceOfOtherCopy: true,
+        notOfOtherClasses: true,
+        response: { status: 401, code: 'token_malformed' },
+      });
     },
     STEP_TIMEOUT_MS,
   );
