@@ -210,11 +210,14 @@ export function inspectToken(
   const key = typeof options.key === 'function' ? options.key(header) : options.key;
   result.key = { alg: key.alg, source: key.source };
   try {
+    const typ = header.typ === 'rt+jwt' ? 'rt+jwt' : 'at+jwt';
+    // A refresh token is signed with a key derived from the private signing material (never the
+    // key itself): the ring derives it, under its own kid, from the key given here.
+    const kid = typ === 'at+jwt' && validKid(header.kid) ? { kid: header.kid } : {};
     const ring = KeyRing.from({
       signing: { alg: 'HS256', key: randomBytes(32), kid: `inspect-${randomBytes(9).toString('base64url')}` },
-      previous: [{ alg: key.alg, key: key.material, ...(validKid(header.kid) && { kid: header.kid }) }],
+      previous: [{ alg: key.alg, key: key.material, ...kid }],
     });
-    const typ = header.typ === 'rt+jwt' ? 'rt+jwt' : 'at+jwt';
     new JwtCodec({ keys: ring, maxTokenBytes: 64 * 1024 }).verify(token, {
       typ,
       now: options.now,
@@ -226,7 +229,14 @@ export function inspectToken(
     if (!isJwtSessionsError(error)) throw error;
     if (error.code === 'configuration_invalid') throw new CliError(`unusable key: ${error.message}`);
     result.verified = false;
-    result.error = { code: error.code, message: error.message };
+    result.error =
+      header.typ === 'rt+jwt' && error.code === 'kid_unknown'
+        ? {
+            code: error.code,
+            message:
+              'refresh tokens are signed with a key derived from the private signing key or secret (never published): verify with that, not a public key or JWKS',
+          }
+        : { code: error.code, message: error.message };
   }
   return result;
 }

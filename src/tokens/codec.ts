@@ -13,7 +13,8 @@
  *     algorithm (`alg_not_allowed`). Headers this ring writes itself are recognised by their exact
  *     segment and skip the parse (they were validated when the ring was built);
  *  4. the signature: non-empty, exactly the algorithm's length, verified (`signature_invalid`);
- *  5. `typ` must equal the expected type exactly (`token_type_mismatch`);
+ *  5. `typ` must equal the expected type exactly, and the key must be one for that type: access
+ *     keys verify `at+jwt`, the derived refresh keys `rt+jwt` (`token_type_mismatch`);
  *  6. the payload: a JSON object in valid UTF-8 without duplicate names (`token_malformed`);
  *  7. the claims (see claims.ts): `claim_invalid`, `token_expired`, `token_not_yet_valid`.
  *
@@ -241,7 +242,8 @@ export class JwtCodec {
     assertCompactSignature(key.verifyCompact, token.slice(0, d2), token, d2 + 1);
 
     const header = resolved.header;
-    if (header.typ !== options.typ) {
+    // A key verifies only its own kind: a refresh key never makes an access token, nor the reverse.
+    if (header.typ !== options.typ || key.typ !== options.typ) {
       throw new TokenFormatError('token_type_mismatch', `expected a token of type ${options.typ}`);
     }
 

@@ -14,6 +14,7 @@ import {
   createPublicKey,
   createSecretKey,
   generateKeyPairSync,
+  hkdfSync,
   KeyObject,
   type JsonWebKey as NodeJsonWebKey,
   randomBytes,
@@ -71,6 +72,8 @@ export interface JwsHeader {
 export interface PreparedKey {
   readonly alg: Algorithm;
   readonly kid: string;
+  /** The one token type this key signs and verifies: access keys `at+jwt`, refresh keys `rt+jwt`. */
+  readonly typ: TokenType;
   readonly spec: AlgorithmSpec;
   readonly verify: Verifier;
   /** The same check over the base64url signature text of a token (the codec's hot path). */
@@ -94,6 +97,7 @@ export interface PreparedHeader {
 /** @internal */
 export interface KeyRingInternals {
   readonly signing: PreparedKey;
+  /** Every key, access and refresh; a key verifies only tokens of its own `typ`. */
   readonly byKid: ReadonlyMap<string, PreparedKey>;
   /** Header segments of the signing key, by type (what `sign` writes). */
   readonly signingHeaders: Readonly<Record<TokenType, PreparedHeader>>;
@@ -137,11 +141,14 @@ const MAX_KID_LENGTH = 256;
 export class KeyRing {
   readonly signingKid: string;
   readonly signingAlg: Algorithm;
+  /** The kid of the refresh-signing key (derived, never published; see {@link REFRESH_ALG}). */
+  readonly refreshKid: string;
   readonly #jwks: readonly Jwk[];
 
   private constructor(internals: KeyRingInternals) {
     this.signingKid = internals.signing.kid;
     this.signingAlg = internals.signing.alg;
+    this.refreshKid = internals.signingHeaders['rt+jwt'].key.kid;
     const jwks: Jwk[] = [];
     for (const key of internals.byKid.values()) if (key.publicJwk) jwks.push(key.publicJwk);
     this.#jwks = jwks;
@@ -164,29 +171,43 @@ export class KeyRing {
       throw new ConfigurationError('previous keys must be an array');
     }
     const signing = prepareKey(options.signing, true, 'signing key');
-    const byKid = new Map<string, PreparedKey>([[signing.kid, signing]]);
+    const byKid = new Map<string, PreparedKey>([[signing.key.kid, signing.key]]);
     const previous = options.previous ?? [];
+    const prepared = [signing];
     for (let i = 0; i < previous.length; i++) {
-      const key = prepareKey(previous[i]!, false, `previous key #${i}`);
-      if (byKid.has(key.kid)) {
-        throw new ConfigurationError(`duplicate kid ${JSON.stringify(key.kid)} (previous key #${i})`);
+      const entry = prepareKey(previous[i]!, false, `previous key #${i}`);
+      if (byKid.has(entry.key.kid)) {
+        throw new ConfigurationError(`duplicate kid ${JSON.stringify(entry.key.kid)} (previous key #${i})`);
       }
-      byKid.set(key.kid, key);
+      byKid.set(entry.key.kid, entry.key);
+      prepared.push(entry);
+    }
+    // Refresh keys, derived from each key's private material: the signing key's signs, the
+    // previous keys' keep verifying refresh tokens issued before a rotation.
+    let refreshSigning: PreparedKey | undefined;
+    for (const entry of prepared) {
+      if (entry.privateMaterial === undefined) continue; // a public-only previous key: nothing to derive
+      const refresh = deriveRefreshKey(entry.privateMaterial);
+      refreshSigning ??= refresh;
+      const existing = byKid.get(refresh.kid);
+      if (existing === undefined) byKid.set(refresh.kid, refresh);
+      else if (existing.typ !== 'rt+jwt') {
+        throw new ConfigurationError(`kid ${JSON.stringify(refresh.kid)} clashes with a refresh key's kid`);
+      }
+      // The same material given twice derives the same refresh key: one entry is enough.
     }
     const knownHeaders = new Map<string, PreparedHeader>();
     for (const key of byKid.values()) {
-      for (const typ of TOKEN_TYPES) {
-        const header = prepareHeader(key, typ);
-        knownHeaders.set(header.segment, header);
-      }
+      const header = prepareHeader(key, key.typ);
+      knownHeaders.set(header.segment, header);
     }
     const signingHeaders = {
-      'at+jwt': knownHeaders.get(prepareHeader(signing, 'at+jwt').segment)!,
-      'rt+jwt': knownHeaders.get(prepareHeader(signing, 'rt+jwt').segment)!,
+      'at+jwt': knownHeaders.get(prepareHeader(signing.key, 'at+jwt').segment)!,
+      'rt+jwt': knownHeaders.get(prepareHeader(refreshSigning!, 'rt+jwt').segment)!,
     };
     // Map order: the signing key's headers first, as they were inserted.
     const knownHeaderList = [...knownHeaders.values()];
-    return new KeyRing({ signing, byKid, signingHeaders, knownHeaders, knownHeaderList });
+    return new KeyRing({ signing: signing.key, byKid, signingHeaders, knownHeaders, knownHeaderList });
   }
 
   /**
@@ -204,7 +225,13 @@ function prepareHeader(key: PreparedKey, typ: TokenType): PreparedHeader {
   return Object.freeze({ key, typ, segment, header });
 }
 
-function prepareKey(input: KeyInput, forSigning: boolean, what: string): PreparedKey {
+/** A prepared access key, and the private bytes its refresh key is derived from (none for a public key). */
+interface PreparedInput {
+  key: PreparedKey;
+  privateMaterial: Buffer | undefined;
+}
+
+function prepareKey(input: KeyInput, forSigning: boolean, what: string): PreparedInput {
   if (typeof input !== 'object' || input === null) throw new ConfigurationError(`${what} must be an object`);
   const spec = algorithmSpec(input.alg);
   if (!spec) {
@@ -216,18 +243,7 @@ function prepareKey(input: KeyInput, forSigning: boolean, what: string): Prepare
   if (spec.family === 'hmac') {
     const secret = importSecret(input.key, spec, what);
     const kid = input.kid ?? secretKid(secret, alg);
-    const sigBytes = spec.hashBytes;
-    return Object.freeze({
-      alg,
-      kid,
-      spec,
-      verify: createVerifier(alg, secret),
-      verifyCompact: createCompactVerifier(alg, secret),
-      sign: createSigner(alg, secret),
-      sigBytes,
-      sigChars: base64urlLength(sigBytes),
-      publicJwk: undefined,
-    });
+    return { key: hmacKey(alg, kid, 'at+jwt', secret), privateMaterial: secret.export() };
   }
 
   const key = importAsymmetric(input.key, spec, what);
@@ -240,9 +256,10 @@ function prepareKey(input: KeyInput, forSigning: boolean, what: string): Prepare
   const kid = input.kid ?? jwkThumbprint(jwk);
   const publicJwk: Jwk = Object.freeze({ ...publicMembers(jwk), kid, alg, use: 'sig' });
   const sigBytes = signatureLength(spec, publicKey);
-  return Object.freeze({
+  const prepared: PreparedKey = Object.freeze({
     alg,
     kid,
+    typ: 'at+jwt',
     spec,
     verify: createVerifier(alg, publicKey),
     verifyCompact: createCompactVerifier(alg, publicKey),
@@ -251,6 +268,48 @@ function prepareKey(input: KeyInput, forSigning: boolean, what: string): Prepare
     sigChars: base64urlLength(sigBytes),
     publicJwk,
   });
+  // The private scalar/exponent (`d`) is the same whatever format the key was given in.
+  const privateJwk = key.type === 'private' ? (key.export({ format: 'jwk' }) as JsonWebKey) : undefined;
+  return {
+    key: prepared,
+    privateMaterial: privateJwk?.d === undefined ? undefined : Buffer.from(privateJwk.d, 'base64url'),
+  };
+}
+
+function hmacKey(alg: Algorithm, kid: string, typ: TokenType, secret: KeyObject): PreparedKey {
+  const spec = algorithmSpec(alg)!;
+  const sigBytes = spec.hashBytes;
+  return Object.freeze({
+    alg,
+    kid,
+    typ,
+    spec,
+    verify: createVerifier(alg, secret),
+    verifyCompact: createCompactVerifier(alg, secret),
+    sign: createSigner(alg, secret),
+    sigBytes,
+    sigChars: base64urlLength(sigBytes),
+    publicJwk: undefined,
+  });
+}
+
+/** The algorithm of refresh tokens, whatever the access tokens use: they are only ever verified here. */
+export const REFRESH_ALG: Algorithm = 'HS256';
+const REFRESH_KEY_SALT = 'jwt-sessions refresh-token key v1';
+const REFRESH_KEY_INFO = 'rt+jwt HS256';
+
+/**
+ * The refresh-signing key of one configured key: HKDF-SHA-256 of its private material (the HMAC
+ * secret, or the private key's `d`). It is never published (an HMAC key has no JWKS entry) and is
+ * not the access secret, so a resource server holding the JWKS or the access secret cannot accept
+ * a refresh token, even one that forgets to check `typ` (SPEC §1). The same material always
+ * derives the same key, so rotation (previous keys given with their private part) keeps verifying
+ * refresh tokens issued under the previous key.
+ */
+function deriveRefreshKey(privateMaterial: Buffer): PreparedKey {
+  const bytes = Buffer.from(hkdfSync('sha256', privateMaterial, REFRESH_KEY_SALT, REFRESH_KEY_INFO, 32));
+  const secret = createSecretKey(bytes);
+  return hmacKey(REFRESH_ALG, `rt-${secretKid(secret, REFRESH_ALG)}`, 'rt+jwt', secret);
 }
 
 function checkKid(kid: unknown, what: string): void {

@@ -12,6 +12,7 @@ import { Buffer } from 'node:buffer';
 import { createHmac, generateKeyPairSync, type KeyObject, sign } from 'node:crypto';
 import type { ErrorCode } from '../../src/errors.js';
 import type { GeneratedKey } from '../../src/tokens/index.js';
+import { refreshSecretOf } from '../support/refresh-key.js';
 import { b64, craft, rawSign } from '../tokens/helpers.js';
 import { TOKEN_REFUSED_CODES } from './support.js';
 
@@ -453,15 +454,28 @@ export function accessConfusion(ctx: CorpusContext): TokenCase[] {
  * confusion) and refresh-typed forgeries. Used by the refresh paths in addition to the corpus.
  */
 export function refreshConfusion(ctx: CorpusContext): TokenCase[] {
-  const refreshClaims = decodeJson(segments(ctx.refresh)[1]);
-  const goodHeader = { alg: 'ES256', typ: 'rt+jwt', kid: ctx.key.kid };
+  const [refreshHeader, refreshPayload] = segments(ctx.refresh);
+  const refreshClaims = decodeJson(refreshPayload);
+  // Refresh tokens are HS256 under the key derived from the signing key (SPEC §1).
+  const goodHeader = decodeJson(refreshHeader);
   const signed = (payload: object) =>
-    craft({ header: goodHeader, payload, alg: 'ES256', key: ctx.key.privateKey });
+    craft({ header: goodHeader, payload, alg: 'HS256', key: refreshSecretOf(ctx.key.privateKey) });
   return [
     {
       rule: 'T9',
       name: 'type confusion: access token as a refresh token',
       token: ctx.access,
+      codes: ['token_type_mismatch'],
+    },
+    {
+      rule: 'T9',
+      name: 'refresh token signed with the access key (what a resource server could mint)',
+      token: craft({
+        header: { alg: 'ES256', typ: 'rt+jwt', kid: ctx.key.kid },
+        payload: refreshClaims,
+        alg: 'ES256',
+        key: ctx.key.privateKey,
+      }),
       codes: ['token_type_mismatch'],
     },
     {

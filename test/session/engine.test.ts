@@ -61,7 +61,9 @@ describe('login', () => {
     const access = decode(sessions, pair.access);
     const refresh = decode(sessions, pair.refresh);
     expect(access.header).toMatchObject({ alg: 'HS256', typ: 'at+jwt', kid: 'current' });
-    expect(refresh.header).toMatchObject({ alg: 'HS256', typ: 'rt+jwt', kid: 'current' });
+    // Refresh tokens: HS256 under the derived refresh key, never the access key (SPEC §1).
+    expect(refresh.header).toEqual({ alg: 'HS256', typ: 'rt+jwt', kid: sessions.codec.keys.refreshKid });
+    expect(sessions.codec.keys.refreshKid).not.toBe('current');
     const iat = Math.floor(clock.now / 1000);
     expect(access.payload).toMatchObject({ user_id: 7, sid: pair.sessionId, iat, exp: iat + 3600 });
     expect(refresh.payload).toMatchObject({

@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import { CompactSign, jwtVerify, SignJWT, UnsecuredJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { type Algorithm, generateKey, JwtCodec } from '../../src/tokens/index.js';
+import { refreshSecretOf } from '../support/refresh-key.js';
 import { ALGORITHMS, b64, claims, craft, expectRefused, keyFor, NOW } from './helpers.js';
 
 const ISS = 'https://auth.example.com';
@@ -21,6 +22,9 @@ interface Setup {
   signKey: KeyObject;
   verifyKey: KeyObject;
   kid: string;
+  /** Refresh tokens: HS256 with the key derived from the signing key (never the access key). */
+  refreshKey: KeyObject;
+  refreshKid: string;
 }
 
 function setup(alg: Algorithm): Setup {
@@ -32,12 +36,15 @@ function setup(alg: Algorithm): Setup {
     signKey: k.privateKey,
     verifyKey: k.publicKey ?? k.privateKey,
     kid: codec.keys.signingKid,
+    refreshKey: refreshSecretOf(k.privateKey),
+    refreshKid: codec.keys.refreshKid,
   };
 }
 
 async function joseVerify(s: Setup, token: string, typ = 'at+jwt') {
-  return jwtVerify(token, s.verifyKey, {
-    algorithms: [s.alg],
+  const refresh = typ === 'rt+jwt';
+  return jwtVerify(token, refresh ? s.refreshKey : s.verifyKey, {
+    algorithms: [refresh ? 'HS256' : s.alg],
     typ,
     issuer: ISS,
     audience: AUD,
@@ -78,7 +85,9 @@ describe('differential with jose', () => {
       const c = claims({ name: 'Zoë', roles: ['a', 'b'], deep: { x: [1, { y: null }] } });
       const token = s.codec.sign(typ, c);
       const { payload, protectedHeader } = await joseVerify(s, token, typ);
-      expect(protectedHeader).toEqual({ alg, typ, kid: s.kid });
+      expect(protectedHeader).toEqual(
+        typ === 'at+jwt' ? { alg, typ, kid: s.kid } : { alg: 'HS256', typ, kid: s.refreshKid },
+      );
       expect(payload).toEqual({ ...c, iss: ISS, aud: AUD });
     }
   });
@@ -86,17 +95,19 @@ describe('differential with jose', () => {
   it.each(ALGORITHMS)('%s: every token jose signs with our header shape verifies here', async (alg) => {
     const s = setup(alg);
     for (const typ of ['at+jwt', 'rt+jwt'] as const) {
+      const refresh = typ === 'rt+jwt';
+      const ourHeader = refresh ? { alg: 'HS256', typ, kid: s.refreshKid } : { alg, typ, kid: s.kid };
       const token = await new SignJWT({ sid: 'abc', jti: 'def', name: 'Zoë' })
-        .setProtectedHeader({ alg, typ, kid: s.kid })
+        .setProtectedHeader(ourHeader)
         .setSubject('42')
         .setIssuer(ISS)
         .setAudience(AUD)
         .setIssuedAt(NOW)
         .setNotBefore(NOW - 5)
         .setExpirationTime(NOW + 300)
-        .sign(s.signKey);
+        .sign(refresh ? s.refreshKey : s.signKey);
       const { header, payload } = s.codec.verify(token, { typ, now: NOW });
-      expect(header).toEqual({ alg, typ, kid: s.kid });
+      expect(header).toEqual(ourHeader);
       expect(payload).toEqual({
         sid: 'abc',
         jti: 'def',

@@ -12,7 +12,23 @@ import { SessionError } from '../../src/errors.js';
 import { createSessions } from '../../src/session/engine.js';
 import { MemoryStore } from '../../src/stores/memory.js';
 import { type Algorithm, JwtCodec } from '../../src/tokens/index.js';
-import { claims, expectCode, keyFor, NOW } from './helpers.js';
+import { refreshSecretOf } from '../support/refresh-key.js';
+import { claims, craft, expectCode, keyFor, NOW } from './helpers.js';
+
+/**
+ * Refresh tokens are HMAC-signed (SPEC §1), which has no second spelling: their "twin" is the same
+ * generation (sid/jti) re-signed with the refresh key and one more claim — other bytes, same ids.
+ */
+function resignedRefresh(token: string, alg: Algorithm): string {
+  const [h, p] = token.split('.') as [string, string];
+  const decode = (segment: string) => JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+  return craft({
+    header: decode(h),
+    payload: { ...decode(p), twin: true },
+    alg: 'HS256',
+    key: refreshSecretOf(keyFor(alg).privateKey),
+  });
+}
 
 /** Group orders of the curves (SEC 2 / RFC 8032). */
 const ORDER: Record<'ES256' | 'ES384' | 'ES512', bigint> = {
@@ -80,8 +96,9 @@ describe('[T11] tokens are malleable: revocation and reuse detection are keyed o
     try {
       const first = await sessions.login({ payload: { user_id: 7 }, namespace: 'user:7' });
       const accessTwin = withNegatedS(first.access, alg);
-      const refreshTwin = withNegatedS(first.refresh, alg);
+      const refreshTwin = resignedRefresh(first.refresh, alg);
       expect(accessTwin).not.toBe(first.access);
+      expect(refreshTwin).not.toBe(first.refresh);
 
       // The twin of the current access token is the current access token.
       const verified = await sessions.verifyAccess(accessTwin);
@@ -102,7 +119,9 @@ describe('[T11] tokens are malleable: revocation and reuse detection are keyed o
       const third = await sessions.login({ payload: { user_id: 7 }, namespace: 'user:7' });
       expect(await sessions.revokeByAccess(withNegatedS(third.access, alg))).toBe(1);
       await expect(sessions.verifyAccess(third.access)).rejects.toMatchObject({ code: 'session_not_found' });
-      await expect(sessions.refresh(withNegatedS(third.refresh, alg))).rejects.toBeInstanceOf(SessionError);
+      await expect(sessions.refresh(resignedRefresh(third.refresh, alg))).rejects.toBeInstanceOf(
+        SessionError,
+      );
       expect(await sessions.listSessions('user:7')).toEqual([]);
     } finally {
       await sessions.close();

@@ -35,7 +35,10 @@ describe('round trips', () => {
     for (const typ of ['at+jwt', 'rt+jwt'] as const) {
       const token = codec.sign(typ, claims({ typ_marker: typ }));
       const { header, payload } = codec.verify(token, { typ, now: NOW });
-      expect(header).toEqual({ alg, typ, kid: key.kid });
+      // Refresh tokens: HS256 under the derived refresh key, never the access key (SPEC §1).
+      expect(header).toEqual(
+        typ === 'at+jwt' ? { alg, typ, kid: key.kid } : { alg: 'HS256', typ, kid: codec.keys.refreshKid },
+      );
       expect(payload).toEqual({ ...claims({ typ_marker: typ }), iss: 'iss', aud: 'aud' });
     }
     expect(codec.keys.signingAlg).toBe(alg);
@@ -78,6 +81,8 @@ describe('round trips', () => {
     const a = KeyRing.from({ signing: { alg, key: bytes } });
     const b = KeyRing.from({ signing: { alg, key: createSecretKey(bytes) } });
     expect(a.signingKid).toBe(b.signingKid);
+    expect(a.refreshKid).toBe(b.refreshKid);
+    expect(a.refreshKid).not.toBe(a.signingKid);
     const token = new JwtCodec({ keys: a }).sign('rt+jwt', claims());
     expect(new JwtCodec({ keys: b }).verify(token, { typ: 'rt+jwt', now: NOW }).payload.jti).toBeDefined();
   });

@@ -1,0 +1,150 @@
+/**
+ * What every operation shares: the codec, the store, the configuration, the clock and the hooks,
+ * plus the few steps several operations take (a guarded store call, token verification, signing
+ * a token pair, computing deadlines, the compare-and-swap write). One instance per `Sessions`.
+ */
+import { InvalidPayloadError, JwtSessionsError, SessionError, StoreUnavailableError } from '../errors.js';
+import type { Store, StoredSession } from '../stores/store.js';
+import type { JwtCodec, VerifiedJwt } from '../tokens/index.js';
+import type { EngineConfig } from './config.js';
+import { maskCsrfSecret } from './csrf.js';
+import { encodeState, type SessionState } from './state.js';
+import type { EarlyRefreshHook, SessionEvent, TokenPair } from './types.js';
+import { MAX_SESSION_ID_LENGTH } from './validate.js';
+
+export class EngineContext {
+  constructor(
+    readonly codec: JwtCodec,
+    readonly store: Store,
+    readonly config: EngineConfig,
+    readonly clock: () => number,
+    readonly onEarlyRefresh: EarlyRefreshHook | undefined,
+    readonly onEvent: ((event: SessionEvent) => void) | undefined,
+  ) {}
+
+  /** Every store call: typed errors pass through; anything else fails closed as store_unavailable. */
+  async storeCall<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await operation();
+    } catch (error) {
+      if (error instanceof JwtSessionsError) throw error;
+      throw new StoreUnavailableError('session store unavailable', { cause: error });
+    }
+  }
+
+  get(sessionId: string, now: number): Promise<StoredSession | null> {
+    return this.storeCall(() => this.store.get(sessionId, now));
+  }
+
+  /** The live session, or `session_not_found`. */
+  async require(sessionId: string, now: number): Promise<StoredSession> {
+    const record = await this.get(sessionId, now);
+    if (record === null) throw new SessionError('session_not_found', 'session not found, expired or revoked');
+    return record;
+  }
+
+  emit(event: SessionEvent): void {
+    if (this.onEvent === undefined) return;
+    try {
+      this.onEvent(event);
+    } catch {
+      // Audit hooks never break authentication.
+    }
+  }
+
+  /** Verifies a token of the given type; it must name a session (`sid`) and carry a `jti`. */
+  verify(
+    token: string,
+    typ: 'at+jwt' | 'rt+jwt',
+    ignoreExpiration: boolean,
+    expected?: Record<string, unknown>,
+  ): VerifiedJwt {
+    const verified = this.codec.verify(token, {
+      typ,
+      now: this.clock() / 1000,
+      maxLifetime: typ === 'at+jwt' ? this.config.accessTtl : this.config.refreshTtl,
+      ignoreExpiration,
+      ...(expected !== undefined && { expected }),
+    });
+    const { sid, jti } = verified.payload;
+    if (
+      typeof sid !== 'string' ||
+      typeof jti !== 'string' ||
+      sid.length === 0 ||
+      sid.length > MAX_SESSION_ID_LENGTH
+    ) {
+      throw new SessionError('session_not_found', 'token does not name a session');
+    }
+    return verified;
+  }
+
+  pair(sessionId: string, namespace: string | null, state: SessionState): TokenPair {
+    const access = this.signAccess(sessionId, state);
+    const refresh = this.codec.sign('rt+jwt', {
+      ...state.rp,
+      sid: sessionId,
+      jti: state.g,
+      ...(namespace !== null && { ns: namespace }),
+      iat: state.gi,
+      exp: state.ge,
+    });
+    const max = this.config.maxTokenBytes;
+    if (access.length > max || refresh.length > max) {
+      throw new InvalidPayloadError(`payload too large: tokens must fit in ${max} bytes`);
+    }
+    return {
+      access,
+      refresh,
+      csrf: maskCsrfSecret(state.c),
+      accessExpiresAt: new Date(state.ae * 1000),
+      refreshExpiresAt: new Date(state.ge * 1000),
+      sessionId,
+    };
+  }
+
+  signAccess(sessionId: string, state: SessionState): string {
+    return this.codec.sign('at+jwt', {
+      ...state.p,
+      sid: sessionId,
+      jti: state.a,
+      iat: state.ai,
+      exp: state.ae,
+    });
+  }
+
+  refreshExpiry(nowSec: number, refreshTtl: number, absoluteDeadline: number | null): number {
+    const byTtl = nowSec + refreshTtl;
+    return absoluteDeadline === null ? byTtl : Math.min(byTtl, Math.floor(absoluteDeadline / 1000));
+  }
+
+  /** When the store should forget the session: refresh expiry, idle or absolute deadline, first. */
+  sessionExpiry(state: SessionState, now: number): number {
+    let end = state.ge * 1000;
+    if (state.ad !== null) end = Math.min(end, state.ad);
+    if (this.config.idleTimeoutMs !== null) end = Math.min(end, now + this.config.idleTimeoutMs);
+    return end;
+  }
+
+  /** Compare-and-swap of the session's next state: false when another writer got there first. */
+  writeNext(
+    record: StoredSession,
+    next: SessionState,
+    now: number,
+    overrides: Partial<StoredSession> = {},
+  ): Promise<boolean> {
+    return this.storeCall(() =>
+      this.store.replace(
+        {
+          ...record,
+          version: record.version + 1,
+          lastUsedAt: now,
+          expiresAt: this.sessionExpiry(next, now),
+          data: encodeState(next),
+          ...overrides,
+        },
+        record.version,
+        now,
+      ),
+    );
+  }
+}

@@ -1,0 +1,68 @@
+import { InvalidPayloadError } from '../../errors.js';
+import type { EngineContext } from '../context.js';
+import { newCsrfSecret } from '../csrf.js';
+import { randomId } from '../ids.js';
+import { encodeState, type SessionState } from '../state.js';
+import type { LoginOptions, Payload, TokenPair } from '../types.js';
+import { checkDevice, checkNamespace, checkPayload, checkSessionTtl, isPlainObject } from '../validate.js';
+
+/** Starts a session: access + refresh + CSRF token (jwt_sessions `Session#login`). */
+export async function login<P extends Payload, R extends Payload>(
+  ctx: EngineContext,
+  options: LoginOptions<P, R>,
+): Promise<TokenPair> {
+  if (!isPlainObject(options)) throw new InvalidPayloadError('login options must be an object');
+  const payload = checkPayload('payload', options.payload);
+  const refreshPayload = checkPayload('refreshPayload', options.refreshPayload);
+  const namespace = checkNamespace(options.namespace);
+  const device = checkDevice(options.device);
+  const accessTtl = checkSessionTtl('accessTtl', options.accessTtl, ctx.config.accessTtl);
+  const refreshTtl = checkSessionTtl('refreshTtl', options.refreshTtl, ctx.config.refreshTtl);
+  if (options.refreshByAccess !== undefined && typeof options.refreshByAccess !== 'boolean') {
+    throw new InvalidPayloadError('refreshByAccess must be a boolean');
+  }
+
+  const now = ctx.clock();
+  const nowSec = Math.floor(now / 1000);
+  const absoluteDeadline = ctx.config.absoluteTimeoutMs === null ? null : now + ctx.config.absoluteTimeoutMs;
+  const refreshExp = ctx.refreshExpiry(nowSec, refreshTtl, absoluteDeadline);
+  const state: SessionState = {
+    p: payload,
+    rp: refreshPayload,
+    g: randomId(),
+    gi: nowSec,
+    ge: refreshExp,
+    pg: null,
+    pgu: 0,
+    a: randomId(),
+    ai: nowSec,
+    ae: Math.max(nowSec + 1, Math.min(nowSec + accessTtl, refreshExp)),
+    pa: null,
+    pau: 0,
+    c: newCsrfSecret(),
+    rba: options.refreshByAccess ?? false,
+    at: accessTtl,
+    rt: refreshTtl,
+    ad: absoluteDeadline,
+    rf: now,
+    ip: device.ip,
+    ua: device.ua,
+  };
+  const id = randomId();
+  // Sign before storing: a payload too large to verify later is refused with nothing stored.
+  const pair = ctx.pair(id, namespace, state);
+  await ctx.storeCall(() =>
+    ctx.store.create({
+      id,
+      namespace,
+      version: 1,
+      createdAt: now,
+      lastUsedAt: now,
+      expiresAt: ctx.sessionExpiry(state, now),
+      accessRevoked: false,
+      data: encodeState(state),
+    }),
+  );
+  ctx.emit({ type: 'login', sessionId: id, namespace, device: { ip: device.ip, userAgent: device.ua } });
+  return pair;
+}

@@ -1,0 +1,84 @@
+import { ForbiddenError, InvalidPayloadError, SessionError } from '../../errors.js';
+import type { StoredSession } from '../../stores/store.js';
+import type { EngineContext } from '../context.js';
+import { csrfTokenMatches } from '../csrf.js';
+import { randomId } from '../ids.js';
+import { decodeState, type SessionState } from '../state.js';
+import type { AccessClaims, Payload, VerifiedAccess, VerifyAccessOptions } from '../types.js';
+import { isPlainObject } from '../validate.js';
+
+/**
+ * Verifies an access token. Strict (default): also the session is live and this is its current
+ * access token. Optionally checks a CSRF token, and renews the access token when sliding
+ * expiration is on and it is past its share of life.
+ */
+export async function verifyAccess<P extends Payload>(
+  ctx: EngineContext,
+  accessToken: string,
+  options: VerifyAccessOptions,
+): Promise<VerifiedAccess<P>> {
+  if (!isPlainObject(options)) throw new InvalidPayloadError('verifyAccess options must be an object');
+  const mode = options.mode ?? ctx.config.verifyMode;
+  // An unknown mode (a typo such as 'Strict') must never end up as a laxer check than strict.
+  if (mode !== 'strict' && mode !== 'stateless') {
+    throw new InvalidPayloadError("verifyAccess mode must be 'strict' or 'stateless'");
+  }
+  const verified = ctx.verify(accessToken, 'at+jwt', false, options.claims);
+  const claims = verified.payload as AccessClaims & P;
+  const now = ctx.clock();
+  const slideDue = isSlideDue(ctx, claims, now);
+  if (mode === 'stateless' && options.csrf === undefined && !slideDue) {
+    return { claims, sessionId: claims.sid, namespace: null };
+  }
+
+  const record = await ctx.require(claims.sid, now);
+  const state = decodeState(record.data);
+  if (mode !== 'stateless') {
+    const current = claims.jti === state.a || (claims.jti === state.pa && now < state.pau);
+    if (!current || record.accessRevoked) {
+      throw new SessionError('access_revoked', 'access token revoked or superseded');
+    }
+  }
+  if (options.csrf !== undefined && !csrfTokenMatches(state.c, options.csrf)) {
+    throw new ForbiddenError('csrf_invalid', 'CSRF token missing or invalid');
+  }
+  if (now - record.lastUsedAt >= ctx.config.touchIntervalMs) {
+    await ctx.storeCall(() => ctx.store.touch(record.id, now, ctx.sessionExpiry(state, now), now));
+  }
+  const result: VerifiedAccess<P> = { claims, sessionId: record.id, namespace: record.namespace };
+  if (slideDue && claims.jti === state.a && !record.accessRevoked) {
+    const renewed = await slide(ctx, record, state, now);
+    if (renewed !== undefined) result.renewedAccess = renewed;
+  }
+  return result;
+}
+
+function isSlideDue(ctx: EngineContext, claims: AccessClaims, now: number): boolean {
+  const share = ctx.config.slidingRenewAfter;
+  if (share === null) return false;
+  const life = claims.exp - claims.iat;
+  return life > 0 && now / 1000 - claims.iat >= share * life;
+}
+
+/** Sliding expiration: a new access token; the presented one stays valid for the grace window. */
+async function slide(
+  ctx: EngineContext,
+  record: StoredSession,
+  state: SessionState,
+  now: number,
+): Promise<{ token: string; expiresAt: Date } | undefined> {
+  const nowSec = Math.floor(now / 1000);
+  const next: SessionState = {
+    ...state,
+    a: randomId(),
+    ai: nowSec,
+    ae: Math.max(nowSec + 1, Math.min(nowSec + state.at, state.ge)),
+    pa: state.a,
+    pau: now + Math.max(ctx.config.reuseGraceMs, 1000),
+  };
+  if (next.ae <= state.ae) return undefined; // nothing to gain: the session ends first
+  const written = await ctx.writeNext(record, next, now);
+  // Another request renewed first: it carries the new token; this one needs none.
+  if (!written) return undefined;
+  return { token: ctx.signAccess(record.id, next), expiresAt: new Date(next.ae * 1000) };
+}
