@@ -13,7 +13,6 @@ import {
   randomBytes,
 } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { isJwtSessionsError } from '../errors.js';
 import {
   ALGORITHMS,
@@ -23,6 +22,7 @@ import {
   type KeyMaterial,
   KeyRing,
 } from '../tokens/index.js';
+import { parseCommandArgs } from './args.js';
 import { CliError, humanDuration, type Io, isoSeconds, json, relative, UsageError } from './output.js';
 
 export const INSPECT_HELP = `Usage: jwt-sessions inspect <token | -> [--key FILE | --secret SECRET] [--alg ALG] [--json]
@@ -122,19 +122,22 @@ function keyFromFile(file: string, header: Record<string, unknown>, alg: Algorit
     } catch {
       throw new CliError(`key file ${file} is not valid JSON`);
     }
-    let jwk = parsed as JsonWebKey & { kid?: unknown; keys?: unknown };
-    if (Array.isArray(jwk.keys)) {
-      const keys = jwk.keys as (JsonWebKey & { kid?: unknown })[];
-      const match =
-        keys.find((k) => k.kid !== undefined && k.kid === header.kid) ??
-        (keys.length === 1 ? keys[0] : undefined);
-      if (match === undefined) {
-        throw new CliError(
-          `no key with kid ${JSON.stringify(header.kid)} in the JWKS ${file} (${keys.length} keys)`,
-        );
-      }
-      jwk = match;
+    const document = parsed as JsonWebKey & { kid?: unknown; keys?: unknown };
+    const isSet = Array.isArray(document.keys);
+    const keys = (isSet ? document.keys : [document]) as (JsonWebKey & { kid?: unknown })[];
+    // A key is used only when its kid is the token's, or when one of the two has none and the
+    // file holds a single key: a lone key with another kid is not the token's key.
+    const match =
+      keys.find((k) => k.kid !== undefined && k.kid === header.kid) ??
+      (keys.length === 1 && (keys[0]?.kid === undefined || header.kid === undefined) ? keys[0] : undefined);
+    if (match === undefined) {
+      const kids = keys.map((k) => JSON.stringify(k?.kid)).join(', ');
+      throw new CliError(
+        `no key with kid ${JSON.stringify(header.kid)} in the ${isSet ? 'JWKS' : 'JWK'} ${file} ` +
+          `(${keys.length} key${keys.length === 1 ? '' : 's'}: ${kids})`,
+      );
     }
+    const jwk = match;
     if (typeof jwk !== 'object' || jwk === null || typeof jwk.kty !== 'string') {
       throw new CliError(`key file ${file} is neither a JWK nor a JWKS`);
     }
@@ -251,6 +254,13 @@ function formatValue(name: string, value: unknown, now: number): string {
   return CLAIM_NOTES[name] ? `${text}  (${CLAIM_NOTES[name]})` : text;
 }
 
+/** The status word by `verified`: only a checked signature makes a token valid. */
+const STATUS: Record<string, string> = {
+  true: 'valid',
+  false: 'not trusted',
+  null: 'signature not checked (no key given)',
+};
+
 export function formatInspect(result: InspectResult, now: number): string {
   const pad = (entries: [string, string][]) => {
     const width = Math.max(0, ...entries.map(([k]) => k.length));
@@ -277,7 +287,7 @@ export function formatInspect(result: InspectResult, now: number): string {
     lines.push(
       result.expired
         ? `Status: expired ${humanDuration(result.expires_in)} ago`
-        : `Status: ${result.verified === false ? 'not trusted' : 'valid'}, expires in ${humanDuration(result.expires_in)}`,
+        : `Status: ${STATUS[String(result.verified)]}, expires in ${humanDuration(result.expires_in)}`,
     );
   } else {
     lines.push('Status: no exp claim');
@@ -286,16 +296,12 @@ export function formatInspect(result: InspectResult, now: number): string {
 }
 
 export async function inspectCommand(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: {
-      key: { type: 'string' },
-      secret: { type: 'string' },
-      alg: { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    allowPositionals: true,
+  const { values, positionals } = parseCommandArgs(args, {
+    key: { type: 'string' },
+    secret: { type: 'string' },
+    alg: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
     io.out(INSPECT_HELP);

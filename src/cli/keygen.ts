@@ -5,8 +5,8 @@
  * e.g. as the server's JWT_SECRET; its JWK is the same key (`k` = the string's bytes).
  * Other algorithms: a key pair as PEM (PKCS#8 private, SPKI public), JWK and a JWKS document.
  */
-import { parseArgs } from 'node:util';
 import { ALGORITHMS, type Algorithm, generateKey, isAlgorithm, type Jwk, KeyRing } from '../tokens/index.js';
+import { parseCommandArgs } from './args.js';
 import { type Io, json, UsageError } from './output.js';
 
 export const KEYGEN_HELP = `Usage: jwt-sessions keygen [--alg ALG] [--kid ID] [--json]
@@ -72,15 +72,11 @@ export function keygen(alg: Algorithm, kid?: string): KeygenResult {
 }
 
 export async function keygenCommand(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: {
-      alg: { type: 'string' },
-      kid: { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    allowPositionals: true,
+  const { values, positionals } = parseCommandArgs(args, {
+    alg: { type: 'string' },
+    kid: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
     io.out(KEYGEN_HELP);

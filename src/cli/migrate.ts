@@ -1,7 +1,7 @@
 /** `jwt-sessions migrate [--store URL] [--json]`: creates or upgrades the schema of a SQL store. */
-import { parseArgs } from 'node:util';
 import { openStore } from '../server/store-open.js';
 import { describeStoreUrl } from '../server/store-url.js';
+import { parseCommandArgs } from './args.js';
 import { CliError, type Io, json, UsageError } from './output.js';
 import { storeSpecFrom } from './sessions.js';
 
@@ -21,14 +21,10 @@ Examples:
   jwt-sessions migrate --store sqlite:./sessions.db`;
 
 export async function migrateCommand(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: {
-      store: { type: 'string' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    allowPositionals: true,
+  const { values, positionals } = parseCommandArgs(args, {
+    store: { type: 'string' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
   });
   if (values.help) {
     io.out(MIGRATE_HELP);

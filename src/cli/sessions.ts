@@ -3,10 +3,10 @@
  * against the store of STORE_URL (or --store), through the session engine's public API.
  */
 import { randomBytes } from 'node:crypto';
-import { parseArgs } from 'node:util';
 import { createSessions, type SessionInfo, type Sessions } from '../index.js';
 import { openStore } from '../server/store-open.js';
 import { describeStoreUrl, parseStoreUrl, type StoreSpec } from '../server/store-url.js';
+import { parseCommandArgs } from './args.js';
 import { CliError, humanDuration, type Io, json, table, UsageError } from './output.js';
 
 export const SESSIONS_HELP = `Usage: jwt-sessions sessions <list | revoke> [options]
@@ -15,7 +15,8 @@ export const SESSIONS_HELP = `Usage: jwt-sessions sessions <list | revoke> [opti
       The live sessions of a namespace (the reference server uses "user:<id>",
       e.g. user:u_demo), with created / last used / expiry times and device.
 
-  sessions revoke <session-id>        ends one session
+  sessions revoke <session-id>        ends one session (exit 1 if no live session has that id;
+                                      an id beginning with "-" is taken as typed)
   sessions revoke --namespace NS      ends every session of a namespace
   sessions revoke --all               ends every session in the store
 
@@ -77,16 +78,12 @@ function sessionJson(s: SessionInfo) {
 }
 
 export async function sessionsCommand(args: string[], io: Io): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: {
-      store: { type: 'string' },
-      namespace: { type: 'string' },
-      all: { type: 'boolean' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    allowPositionals: true,
+  const { values, positionals } = parseCommandArgs(args, {
+    store: { type: 'string' },
+    namespace: { type: 'string' },
+    all: { type: 'boolean' },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
   });
   const [sub, ...rest] = positionals;
   if (values.help) {
@@ -155,6 +152,9 @@ export async function sessionsCommand(args: string[], io: Io): Promise<number> {
       scope = `session ${rest[0]}`;
       return sessions.revokeSession(rest[0]!);
     });
+    if (revoked === 0 && values.all !== true && values.namespace === undefined) {
+      throw new CliError(`no live session with id ${rest[0]} (unknown, expired or already revoked)`);
+    }
     if (values.json) io.out(json({ revoked }));
     else io.out(`Revoked ${revoked} session${revoked === 1 ? '' : 's'} (${scope!}).`);
     return 0;

@@ -93,6 +93,19 @@ const SESSION_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
 const json = (status: number, body: unknown): HttpResponse => jsonResponse(status, body);
 
+/** `login` / `password` of a login body: a string within its limit, or a 400 naming the field and the limit. */
+function checkCredential(body: Record<string, unknown>, field: 'login' | 'password', max: number): string {
+  const value = body[field];
+  if (value === undefined || value === null) throw new RequestError('bad_request', `${field} is required`);
+  if (typeof value !== 'string') throw new RequestError('bad_request', `${field} must be a string`);
+  if (field === 'login' && value.length === 0)
+    throw new RequestError('bad_request', 'login must not be empty');
+  if (value.length > max) {
+    throw new RequestError('bad_request', `${field} must be at most ${max} characters (got ${value.length})`);
+  }
+  return value;
+}
+
 function isoSession(info: SessionInfo, currentId: string) {
   return {
     id: info.id,
@@ -146,16 +159,8 @@ export function createSessionRoutes(http: SessionHttp, options: SessionRoutesOpt
 
   const login = async (request: HttpRequest): Promise<HttpResponse> => {
     const body = await readJsonBody(request, config.maxBodyBytes);
-    const { login, password } = body;
-    if (
-      typeof login !== 'string' ||
-      typeof password !== 'string' ||
-      login.length === 0 ||
-      login.length > MAX_LOGIN_LENGTH ||
-      password.length > MAX_PASSWORD_LENGTH
-    ) {
-      throw new RequestError('bad_request', 'login and password are required strings');
-    }
+    const login = checkCredential(body, 'login', MAX_LOGIN_LENGTH);
+    const password = checkCredential(body, 'password', MAX_PASSWORD_LENGTH);
     const transport = body.transport ?? defaultTransport;
     if (transport !== 'header' && transport !== 'cookie') {
       throw new RequestError('bad_request', 'transport must be "header" or "cookie"');
@@ -201,7 +206,10 @@ export function createSessionRoutes(http: SessionHttp, options: SessionRoutesOpt
     // 1. X-Refresh-Token (a malformed one ends the search).
     const headerValue = request.header(config.refreshHeader);
     if (headerValue !== undefined && headerValue.length > config.maxHeaderBytes) {
-      throw new TokenFormatError('token_too_large', 'refresh token header is too large');
+      throw new TokenFormatError(
+        'token_too_large',
+        `${config.refreshHeader} header is longer than ${config.maxHeaderBytes} bytes`,
+      );
     }
     const header = parseTokenHeader(headerValue);
     if (header.kind === 'malformed') throw new TokenFormatError('token_malformed', header.reason);
@@ -209,7 +217,10 @@ export function createSessionRoutes(http: SessionHttp, options: SessionRoutesOpt
     // 2. The body.
     if (token === undefined && bodyToken !== undefined && bodyToken !== '') {
       if (bodyToken.length > config.maxTokenBytes)
-        throw new TokenFormatError('token_too_large', 'token is too large');
+        throw new TokenFormatError(
+          'token_too_large',
+          `refresh_token is longer than ${config.maxTokenBytes} bytes`,
+        );
       if (!isTokenChars(bodyToken))
         throw new TokenFormatError('token_malformed', 'refresh_token is malformed');
       token = bodyToken;

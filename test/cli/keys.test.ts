@@ -127,7 +127,9 @@ describe('inspect', () => {
     expect(result.out).toContain('expires in 10 min');
     expect(result.out).toContain('5 min ago');
     expect(result.out).toContain('Signature: not verified');
-    expect(result.out).toContain('Status: valid, expires in 10 min');
+    // The signature was not checked: never "valid".
+    expect(result.out).toContain('Status: signature not checked (no key given), expires in 10 min');
+    expect(result.out).not.toMatch(/Status: valid/);
 
     const refresh = await cli(['inspect', pair.refresh], { now: iat });
     expect(refresh.out).toContain('rt+jwt (refresh token)');
@@ -218,6 +220,19 @@ describe('inspect', () => {
     const noKid = await cli(['inspect', pair.access, '--key', jwks]);
     expect(noKid.code).toBe(1);
     expect(noKid.err).toMatch(/no key with kid ".+" in the JWKS/);
+    // One key with another kid is not the token's key either (as a JWKS or as a lone JWK).
+    const kid = JSON.parse(Buffer.from(pair.access.split('.')[0]!, 'base64url').toString()).kid as string;
+    for (const [name, content] of [
+      ['one-key.json', { keys: [a.public_jwk] }],
+      ['lone.json', a.public_jwk],
+    ] as const) {
+      const one = await cli(['inspect', pair.access, '--key', file(name, JSON.stringify(content))]);
+      expect(one.code, name).toBe(1);
+      expect(one.err).toBe(
+        `jwt-sessions: no key with kid ${JSON.stringify(kid)} in the ${name === 'lone.json' ? 'JWK' : 'JWKS'} ` +
+          `${join(dir, name)} (1 key: ${JSON.stringify(a.public_jwk!.kid)})`,
+      );
+    }
     const missing = await cli(['inspect', pair.access, '--key', join(dir, 'missing.pem')]);
     expect(missing.code).toBe(1);
     expect(missing.err).toContain('cannot read key file');
@@ -232,6 +247,33 @@ describe('inspect', () => {
       expect(result.code, token).toBe(1);
       expect(result.err).toMatch(/^jwt-sessions: not a valid token: .+ \([a-z_]+\)$/);
       expect(result.out).toBe('');
+    }
+  });
+
+  it('a secret or a token beginning with "-" is taken as typed', async () => {
+    // HMAC secrets from keygen are base64url: one in 64 begins with "-".
+    const dashSecret = '-4zQ9dPz0a1b2c3d4e5f6g7h8i9j0kLmNoPqRsTuVw';
+    const dashed = engine('HS256', dashSecret);
+    const pair = await dashed.login({});
+    for (const args of [
+      ['inspect', pair.access, '--secret', dashSecret],
+      ['inspect', '--secret', dashSecret, pair.access],
+      ['inspect', `--secret=${dashSecret}`, pair.access],
+    ]) {
+      const result = await cli(args);
+      expect(result.err, args.join(' ')).toBe('');
+      expect(result.code).toBe(0);
+      expect(result.out).toContain('Signature: valid (HS256, key from --secret)');
+    }
+    // A forgotten value is still a usage error, and so is a mistyped option.
+    for (const args of [
+      ['inspect', pair.access, '--secret'],
+      ['inspect', pair.access, '--secret', '--json'],
+      ['inspect', pair.access, '--jsno'],
+    ]) {
+      const result = await cli(args);
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.err).toContain('jwt-sessions inspect --help');
     }
   });
 

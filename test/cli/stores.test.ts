@@ -79,8 +79,35 @@ function sessionsCommands(target: StoreTarget): void {
     expect(result.code).toBe(0);
     expect(result.out).toBe(`Revoked 1 session (session ${session.session_id}).`);
     expect((await call(server.url, 'GET', '/api/me', { token: session.access_token })).status).toBe(401);
-    const again = await cliJson(['sessions', 'revoke', session.session_id, '--store', target.url]);
-    expect(again).toEqual({ revoked: 0 });
+    // The session is gone: said so, exit 1 (never "Revoked 0 sessions" and success).
+    for (const args of [[], ['--json']]) {
+      const again = await cli(['sessions', 'revoke', session.session_id, '--store', target.url, ...args]);
+      expect(again.code).toBe(1);
+      expect(again.out).toBe('');
+      expect(again.err).toBe(
+        `jwt-sessions: no live session with id ${session.session_id} (unknown, expired or already revoked)`,
+      );
+    }
+  });
+
+  it('sessions revoke <id beginning with "-">: the id as typed, before or after the options', async () => {
+    // Session ids are base64url: one in 64 begins with "-". Store one such session directly.
+    const session = await loginHeader(server);
+    const store = server.sessions.store;
+    const record = await store.get(session.session_id, Date.now());
+    const ids = ['-aYL5qcYzCwVt9aYpd4vmQ', '--YL5qcYzCwVt9aYpd4vmQ', '-h5qcYzCwVt9aYpd4vmQx'];
+    for (const id of ids) await store.create({ ...record!, id });
+    const listed = await cliJson<Listed>(['sessions', 'list', DEMO_NAMESPACE, '--store', target.url]);
+    expect(listed.sessions.map((s) => s.id)).toEqual(expect.arrayContaining(ids));
+    const first = await cli(['sessions', 'revoke', ids[0]!, '--store', target.url]);
+    expect(first.err).toBe('');
+    expect(first).toMatchObject({ code: 0, out: `Revoked 1 session (session ${ids[0]}).` });
+    expect(await cliJson(['sessions', 'revoke', '--store', target.url, ids[1]!])).toEqual({ revoked: 1 });
+    expect(await cliJson(['sessions', '--store', target.url, 'revoke', ids[2]!])).toEqual({ revoked: 1 });
+    const gone = await cli(['sessions', 'revoke', ids[0]!, '--store', target.url]);
+    expect(gone.code).toBe(1);
+    expect(gone.err).toContain(`no live session with id ${ids[0]}`);
+    await server.sessions.revokeSession(session.session_id);
   });
 
   it('sessions revoke --namespace, then --all: the counts, and only what was asked', async () => {
