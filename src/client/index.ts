@@ -75,6 +75,7 @@ export class SessionClientError extends Error {
 }
 
 export interface SessionClient {
+  readonly transport: Transport;
   readonly state: SessionState;
   /** Settles once the client knows whether a session exists. */
   readonly ready: Promise<SessionState>;
@@ -478,6 +479,7 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
   }
 
   return {
+    transport,
     get state() {
       return state;
     },
