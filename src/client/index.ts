@@ -44,6 +44,8 @@ export interface SessionClientOptions {
   transport: Transport;
   /** Seconds before the access token expires at which it is refreshed (at most half its life). Default 30. */
   refreshMargin?: number;
+  /** False: no refresh before expiry, only when a request needs one (default true). */
+  autoRefresh?: boolean;
   /** The `fetch` to use (default: the global one). */
   fetch?: typeof fetch;
   /** Response header carrying a renewed access token (sliding expiration). Default `authorization`. */
@@ -88,6 +90,22 @@ export interface SessionClient {
   /** A drop-in `fetch` that authorizes the request (and refreshes once on an expired token). */
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
   subscribe(listener: (state: SessionState) => void): () => void;
+  /** The two halves of `fetch`, for other HTTP clients (jwt-sessions/client/axios uses them). */
+  readonly interceptors: {
+    /** Waits for a refresh in flight, adds the credentials via `set`; resolves a ticket. */
+    beforeRequest(method: string, set: (name: string, value: string) => void): Promise<unknown>;
+    /**
+     * True when the request should be sent again: a refresh replaced an expired token. `retried`:
+     * this response answers such a second attempt (then nothing more is refreshed).
+     */
+    afterResponse(
+      ticket: unknown,
+      status: number,
+      header: (name: string) => string | null | undefined,
+      code: () => Promise<string>,
+      retried?: boolean,
+    ): Promise<boolean>;
+  };
   /** Stops timers and the tab channel (tests, hot reloads). */
   close(): void;
 }
@@ -215,7 +233,8 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
     // clock far ahead of the server's would make it a refresh storm: then the 401s decide alone.
     const life = g.accessExpiresAt - Date.now();
     clockAgrees = life > 0;
-    if (clockAgrees) schedule(life - Math.min(margin, life / 2), () => void refresh(g));
+    if (clockAgrees && options.autoRefresh !== false)
+      schedule(life - Math.min(margin, life / 2), () => void refresh(g));
     else clearTimeout(timer);
   }
 
@@ -246,14 +265,6 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
       g.claims = claimsOf(body.access_token);
     }
     return g;
-  }
-
-  /** Adds this transport's credentials to request headers. */
-  function authorize(headers: Headers, method: string, g: Generation | null): void {
-    if (g === null) return;
-    if (!cookie) {
-      if (!headers.has('authorization')) headers.set('authorization', `Bearer ${g.access}`);
-    } else if (!SAFE.includes(method.toUpperCase())) headers.set('x-csrf-token', g.csrf);
   }
 
   /** A call to one of the session routes; resolves the JSON body or throws a typed error. */
@@ -405,46 +416,83 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
 
   const ready = start();
 
-  async function authorizedFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+  /**
+   * Before a request: waits for a refresh in flight (or refreshes a token known to be expired),
+   * then adds this transport's credentials through `set`. Resolves a ticket for `afterResponse`.
+   */
+  async function beforeRequest(method: string, set: (name: string, value: string) => void): Promise<unknown> {
     await ready;
+    if (refreshing) await refreshing;
+    // Known to be expired: refresh first rather than collect a certain 401.
+    if (gen !== null && clockAgrees && gen.accessExpiresAt <= Date.now()) await refresh(gen);
+    const g = gen;
+    if (g !== null) {
+      if (!cookie) set('authorization', `Bearer ${g.access}`);
+      else if (!SAFE.includes(method.toUpperCase())) set('x-csrf-token', g.csrf);
+    }
+    return g;
+  }
+
+  /**
+   * After a response: picks up a renewed access token; on a 401 ends the session (its code says it
+   * is gone) or refreshes once. Resolves true when the request should be sent again, once.
+   */
+  async function afterResponse(
+    ticket: unknown,
+    status: number,
+    header: (name: string) => string | null | undefined,
+    code: () => Promise<string>,
+    retried = false,
+  ): Promise<boolean> {
+    const g = ticket as Generation | null;
+    if (g === null) return false;
+    const renewed = header(slidingHeader);
+    if (!cookie && gen === g && renewed) pickUpRenewal(renewed.replace(/^Bearer\s+/i, ''), g);
+    if (status !== 401) return false;
+    const c = await code();
+    if (ENDED.includes(c)) {
+      if (gen?.sessionId === g.sessionId) end(c, 'server', true);
+      return false;
+    }
+    return !retried && !c.startsWith('http_') && refresh(g);
+  }
+
+  async function authorizedFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
     const request = input instanceof Request ? new Request(input, init) : null;
-    const attempt = async (): Promise<[Response, Generation | null]> => {
-      if (refreshing) await refreshing;
-      // Known to be expired: refresh first rather than collect a certain 401.
-      if (gen !== null && clockAgrees && gen.accessExpiresAt <= Date.now()) await refresh(gen);
-      const g = gen;
+    const attempt = async (): Promise<[Response, unknown]> => {
       const headers = new Headers(request ? request.headers : init?.headers);
-      const method = request?.method ?? init?.method ?? 'GET';
-      authorize(headers, method, g);
+      const explicit = headers.has('authorization');
+      const ticket = await beforeRequest(request?.method ?? init?.method ?? 'GET', (name, value) => {
+        if (!(explicit && name === 'authorization')) headers.set(name, value);
+      });
       const withCredentials = cookie ? { credentials: 'include' as const } : {};
       try {
         const response = request
           ? await send(new Request(request.clone(), { headers, ...withCredentials }))
           : await send(input, { ...init, headers, ...withCredentials });
-        return [response, g];
+        return [response, ticket];
       } catch (error) {
         throw networkError(error);
       }
     };
-    let [response, g] = await attempt();
-    pickUpRenewal(response, g);
-    if (response.status === 401 && g !== null) {
-      const { code } = await errorOf(response);
-      if (ENDED.includes(code)) {
-        if (gen?.sessionId === g.sessionId) end(code, 'server', true);
-      } else if (!code.startsWith('http_') && (await refresh(g))) {
-        [response, g] = await attempt();
-        pickUpRenewal(response, g);
-      }
+    let [response, ticket] = await attempt();
+    const settle = (r: Response, t: unknown, retried?: boolean) =>
+      afterResponse(
+        t,
+        r.status,
+        (name) => r.headers.get(name),
+        async () => (await errorOf(r)).code,
+        retried,
+      );
+    if (await settle(response, ticket)) {
+      [response, ticket] = await attempt();
+      await settle(response, ticket, true);
     }
     return response;
   }
 
-  /** Sliding expiration: a renewed access token in a response header becomes the current one. */
-  function pickUpRenewal(response: Response, g: Generation | null): void {
-    const value = response.headers.get(slidingHeader);
-    if (cookie || g === null || gen !== g || !value) return;
-    const token = value.replace(/^Bearer\s+/i, '');
+  /** Sliding expiration: a renewed access token becomes the current one, in every tab. */
+  function pickUpRenewal(token: string, g: Generation): void {
     const claims = claimsOf(token);
     if (token === g.access || typeof claims?.exp !== 'number' || claims.sid !== g.sessionId) return;
     adopt({ ...g, n: g.n + 1, access: token, claims, accessExpiresAt: claims.exp * 1000 }, true);
@@ -507,6 +555,7 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
       return revoked;
     },
     fetch: authorizedFetch,
+    interceptors: { beforeRequest, afterResponse },
     subscribe(listener) {
       listeners.add(listener);
       return () => listeners.delete(listener);
