@@ -135,7 +135,7 @@ export class FakeServer {
       return this.#error(401, this.sessions.has(sid) ? 'access_revoked' : 'session_not_found');
     }
     if (session.accessExpiresAt <= Date.now()) return this.#error(401, 'token_expired');
-    if (bearer === undefined && !['GET', 'HEAD'].includes(request.method)) {
+    if (bearer === undefined && !['GET', 'HEAD', 'OPTIONS'].includes(request.method)) {
       if (request.headers.get('x-csrf-token') !== session.csrf) return this.#error(403, 'csrf_invalid');
     }
     return session;
