@@ -250,7 +250,8 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
 
   function generation(body: TokenBody, previous: Generation | null): Generation {
     const g: Generation = {
-      n: (previous?.n ?? 0) + 1,
+      // Newer is bigger in every tab (a tab resuming from the server knows the latest state).
+      n: Math.max(Date.now(), (previous?.n ?? 0) + 1),
       sessionId: body.session_id,
       csrf: body.csrf,
       claims: body.claims ?? (previous?.sessionId === body.session_id ? previous.claims : null),
@@ -448,8 +449,20 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
     if (g === null) return false;
     const renewed = header(slidingHeader);
     if (!cookie && gen === g && renewed) pickUpRenewal(renewed.replace(/^Bearer\s+/i, ''), g);
-    if (status !== 401) return false;
+    if (status !== 401 && status !== 403) return false;
     const c = await code();
+    // Cookie mode: another tab rotated the CSRF secret and its message is late: ask the server.
+    if (cookie && status === 403 && c === 'csrf_invalid' && !retried) {
+      try {
+        const now = await currentSession();
+        if (now.claims === null) return refresh(g);
+        adopt(generation(now, g), true);
+        return true;
+      } catch {
+        return false;
+      }
+    }
+    if (status === 403) return false;
     if (ENDED.includes(c)) {
       if (gen?.sessionId === g.sessionId) end(c, 'server', true);
       return false;

@@ -399,6 +399,32 @@ describe('cookie mode resume and CSRF', () => {
   });
 });
 
+describe('cookie mode: a stale CSRF token on a request', () => {
+  it('a 403 csrf_invalid: the client asks the server for the current token and retries once', async () => {
+    const { server, client } = await signedIn('cookie');
+    const session = [...server.sessions.values()][0]!;
+    session.csrf = 'rotated-by-another-tab';
+    const response = await client.fetch(api(), { method: 'POST' });
+    expect(response.status).toBe(200);
+    expect(server.requests.at(-1)!.headers.get('x-csrf-token')).toBe('rotated-by-another-tab');
+    expect(server.count('POST', '/auth/refresh')).toBe(0);
+    // A CSRF token the server keeps refusing: the 403 goes back to the caller after one retry.
+    const refusing = createSessionClient({
+      baseUrl: 'http://app.test/auth',
+      transport: 'cookie',
+      fetch: async (input, init) => {
+        const path = new URL(String(input instanceof Request ? input.url : input)).pathname;
+        if (path === '/api/me') return new Response('{"code":"csrf_invalid","error":"no"}', { status: 403 });
+        return server.fetch(input, init);
+      },
+    });
+    clients.push(refusing);
+    const before = server.count('GET', '/auth/session');
+    expect((await refusing.fetch(api(), { method: 'POST' })).status).toBe(403);
+    expect(server.count('GET', '/auth/session') - before).toBe(2); // resume, then one check
+  });
+});
+
 describe('session routes', () => {
   it('listSessions, revokeSession (another and then its own), logoutAll', async () => {
     const { server, base, client } = await signedIn('header');
