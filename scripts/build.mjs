@@ -1,7 +1,7 @@
 // `npm run build` (and `prepack`): the ESM build in dist/, the same modules as CommonJS in dist/cjs/
 // (for require(); its package.json makes Node and TypeScript read them as CommonJS), and the SPA.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
@@ -15,8 +15,6 @@ compile('tsconfig.build.json');
 compile('tsconfig.cjs.json');
 writeFileSync('dist/cjs/package.json', `${JSON.stringify({ type: 'commonjs' })}\n`);
 
-// The SPA's static files sit next to its compiled scripts.
+// The demo SPA: type-checked with the DOM library, then bundled (with the browser client) by esbuild.
 compile('tsconfig.spa.json');
-mkdirSync('dist/server/spa', { recursive: true });
-for (const file of ['index.html', 'styles.css'])
-  copyFileSync(`src/server/spa/${file}`, `dist/server/spa/${file}`);
+execFileSync(process.execPath, ['scripts/copy-spa-assets.mjs'], { stdio: 'inherit' });

@@ -10,6 +10,8 @@
  *   GET    /sessions                                            → {sessions: [...]}
  *   DELETE /sessions/:id                                        → {revoked: 1} | 404
  *   GET    /csrf           a fresh masked CSRF token for the session (cookie clients after a reload)
+ *   GET    /session        the session's state + a fresh CSRF token (browser clients resuming after a
+ *                          reload); only a refresh token left: claims and access expiry null
  */
 import {
   ConfigurationError,
@@ -25,9 +27,9 @@ import { isTokenChars, parseTokenHeader } from './bearer.js';
 import { readJsonBody } from './body.js';
 import { type CorsOptions, createCors } from './cors.js';
 import { jsonResponse } from './errors.js';
-import { readTokenCookie } from './extract.js';
+import { findRefreshToken, readTokenCookie } from './extract.js';
 import type { SessionHttp } from './session-http.js';
-import type { HttpRequest, HttpResponse, JwtSession, TokenTransport } from './types.js';
+import type { Authorized, HttpRequest, HttpResponse, JwtSession, TokenTransport } from './types.js';
 
 export interface AuthenticateInput {
   login: string;
@@ -337,6 +339,45 @@ export function createSessionRoutes(http: SessionHttp, options: SessionRoutesOpt
     return json(200, { csrf: await sessions.csrfToken(session.sessionId) });
   };
 
+  const current = async (request: HttpRequest): Promise<HttpResponse> => {
+    // GET: no CSRF token needed, and it never rotates or revokes anything: a rotated-out refresh
+    // token read here is refused, not treated as a replay (a reload racing a refresh is no theft).
+    let authorized: Authorized;
+    try {
+      authorized = await http.authorize(request, { mode: 'strict' });
+    } catch (error) {
+      if (!(error instanceof UnauthorizedError)) throw error;
+      let token: string;
+      try {
+        token = findRefreshToken(request, config, 'any').token;
+      } catch {
+        throw error; // no refresh token either: the access token's problem is the answer
+      }
+      const refresh = await sessions.verifyRefresh(token);
+      return json(200, {
+        session_id: refresh.sessionId,
+        claims: null,
+        access_expires_at: null,
+        refresh_expires_at: new Date(refresh.claims.exp * 1000).toISOString(),
+        csrf: await sessions.csrfToken(refresh.sessionId),
+      });
+    }
+    const { session } = authorized;
+    const info = await sessions.getSession(session.sessionId);
+    if (info === null) throw new SessionError('session_not_found', 'session not found, expired or revoked');
+    const access = session.renewedAccess?.expiresAt ?? new Date(session.claims.exp * 1000);
+    return withPatch(
+      json(200, {
+        session_id: session.sessionId,
+        claims: session.claims,
+        access_expires_at: access.toISOString(),
+        refresh_expires_at: info.expiresAt.toISOString(),
+        csrf: await sessions.csrfToken(session.sessionId),
+      }),
+      authorized,
+    );
+  };
+
   const table: Array<[RouteMethod, string, RouteDefinition['handle']]> = [
     ['POST', '/login', login],
     ['POST', '/refresh', refresh],
@@ -344,6 +385,7 @@ export function createSessionRoutes(http: SessionHttp, options: SessionRoutesOpt
     ['GET', '/sessions', list],
     ['DELETE', '/sessions/:id', remove],
     ['GET', '/csrf', csrf],
+    ['GET', '/session', current],
   ];
 
   const finish = (request: HttpRequest, response: HttpResponse): HttpResponse => {

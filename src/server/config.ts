@@ -31,6 +31,8 @@ export interface ServerConfig {
   reuseGrace: number;
   idleTimeout?: number;
   absoluteTimeout?: number;
+  /** Sliding expiration: share of the access lifetime after which a request gets a renewed token (unset: off). */
+  slidingRenewAfter?: number;
   /** Secure attribute of the token cookies. Default true (browsers accept it on http://localhost). */
   cookieSecure: boolean;
   /** pino level, or false for no request log (tests). Default `info`. */

@@ -3,7 +3,7 @@
  * API — the session engine, the Fastify plugin and its ready-made JSON routes.
  *
  *   POST /auth/login · POST /auth/refresh · POST /auth/logout · GET /auth/sessions ·
- *   DELETE /auth/sessions/:id · GET /auth/csrf        (the library's routes, prefix /auth)
+ *   DELETE /auth/sessions/:id · GET /auth/csrf · GET /auth/session   (the library's routes, prefix /auth)
  *   GET /api/me                                       (protected: the verified claims)
  *   GET /.well-known/jwks.json                        (public keys of asymmetric algorithms)
  *   GET / and /assets/*                               (the demo SPA)
@@ -141,6 +141,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       reuseGrace: config.reuseGrace,
       ...(config.idleTimeout !== undefined && { idleTimeout: config.idleTimeout }),
       ...(config.absoluteTimeout !== undefined && { absoluteTimeout: config.absoluteTimeout }),
+      ...(config.slidingRenewAfter !== undefined && { slidingRenewAfter: config.slidingRenewAfter }),
       onEvent: (event) => {
         if (event.type === 'reuse_detected') {
           app.log.warn({ session: event.sessionId }, 'refresh token reuse detected: session revoked');

@@ -475,6 +475,41 @@ export function defineScenarios(adapter: string, start: StartApp): void {
         }
       });
 
+      it('GET /auth/session: the session state and a fresh CSRF token, for a browser client after a reload', async () => {
+        const login = await loginCookie();
+        const reply = await call('GET', '/auth/session', { headers: { cookie: login.cookie } });
+        expect(reply.status).toBe(200);
+        expect(reply.headers.get('cache-control')).toBe('no-store');
+        expect(Object.keys(reply.body).sort()).toEqual([...COOKIE_BODY_KEYS, 'claims'].sort());
+        expect(reply.body).toMatchObject({ session_id: login.sessionId, claims: { sid: login.sessionId } });
+        expect(reply.body.access_expires_at).toMatch(ISO);
+        expect(reply.body.csrf).not.toBe(login.csrf);
+        expect((await callNeedingCsrf('POST', '/api/echo', { ...login, csrf: reply.body.csrf })).status).toBe(
+          200,
+        );
+        // The access token expired: only the refresh cookie answers; no claims, nothing rotated.
+        fixture.advance(61);
+        const late = await call('GET', '/auth/session', { headers: { cookie: login.cookie } });
+        expect(late.status).toBe(200);
+        expect(late.body).toMatchObject({
+          session_id: login.sessionId,
+          claims: null,
+          access_expires_at: null,
+        });
+        const refreshed = await call('POST', '/auth/refresh', {
+          headers: { cookie: login.cookie, 'x-csrf-token': late.body.csrf },
+        });
+        expect(refreshed.status).toBe(200);
+        fixture.advance(11); // past the reuse grace window
+        // A rotated-out refresh cookie read here is refused, and is not taken for a replay.
+        expectUnauthorized(
+          await call('GET', '/auth/session', { headers: { cookie: login.cookie } }),
+          'refresh_reused',
+        );
+        expect(await fixture.sessions.getSession(login.sessionId)).not.toBeNull();
+        expectUnauthorized(await call('GET', '/auth/session'), 'token_missing');
+      });
+
       it('[H3] Fetch Metadata / Origin allowlist: cross-site refused with 403 origin_refused', async () => {
         const login = await loginCookie();
         const base = { cookie: login.cookie, 'x-csrf-token': login.csrf };

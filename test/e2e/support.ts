@@ -1,10 +1,10 @@
 /**
- * Browser-test plumbing: the SPA compiled once into a temp directory (tsc + tsconfig.spa.json,
- * plus index.html and styles.css), headless Chromium through playwright-core, and screenshots in
+ * Browser-test plumbing: the SPA built once into a temp directory (the build's own script:
+ * scripts/copy-spa-assets.mjs), headless Chromium through playwright-core, and screenshots in
  * test-artifacts/.
  */
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -37,13 +37,9 @@ let built: Promise<string> | undefined;
 export function buildSpa(): Promise<string> {
   built ??= (async () => {
     const out = mkdtempSync(join(tmpdir(), 'jwt-sessions-spa-'));
-    await promisify(execFile)(
-      process.execPath,
-      [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', join(ROOT, 'tsconfig.spa.json'), '--outDir', out],
-      { cwd: ROOT },
-    );
-    for (const file of ['index.html', 'styles.css'])
-      copyFileSync(join(ROOT, 'src/server/spa', file), join(out, file));
+    await promisify(execFile)(process.execPath, [join(ROOT, 'scripts/copy-spa-assets.mjs'), out], {
+      cwd: ROOT,
+    });
     return out;
   })();
   return built;

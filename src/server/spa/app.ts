@@ -1,11 +1,22 @@
 /**
- * The demo SPA: sign in (header or cookie transport), a live access-token countdown with automatic
- * refresh (single-flight across tabs, see auth.ts), a protected call, the signed-in devices with
- * revoke buttons, sign out and sign out everywhere. Plain DOM, no framework.
+ * The demo SPA, built on the public browser client (`jwt-sessions/client`) and nothing else: sign
+ * in (header or cookie transport, remembered), a live access-token countdown (the client refreshes
+ * single-flight across tabs), a protected call, the signed-in devices with revoke buttons, sign out
+ * and sign out everywhere, and why a session ended. Plain DOM, no framework.
  */
-import { ApiError, type AuthState, type Mode, me, revokeSession, type SessionRow, sessions } from './api.js';
-import { Auth } from './auth.js';
+import {
+  createSessionClient,
+  type SessionClient,
+  SessionClientError,
+  type SessionEvent,
+  type SessionRow,
+  type SessionState,
+  type Transport,
+} from '../../client/index.js';
 import { clockTime, countdown, dateTime, deviceName, relativeTime, spokenDuration } from './format.js';
+
+const TRANSPORT_KEY = 'jwt-sessions-demo:transport';
+const SESSIONS_POLL_MS = 5000;
 
 function $(id: string): HTMLElement {
   const element = document.getElementById(id);
@@ -17,51 +28,123 @@ function $input(id: string): HTMLInputElement {
   return $(id) as HTMLInputElement;
 }
 
-/** Time before expiry at which the access token is refreshed: a fifth of its life, 1–30 s. */
-function refreshLead(state: AuthState): number {
-  const life = state.accessExpiresAt - state.receivedAt;
-  return Math.min(30_000, Math.max(1000, life * 0.2));
+/** The transport this browser last signed in with (not a secret: just a preference). */
+function storedTransport(): Transport {
+  try {
+    return localStorage.getItem(TRANSPORT_KEY) === 'cookie' ? 'cookie' : 'header';
+  } catch {
+    return 'header';
+  }
 }
 
-const SESSIONS_POLL_MS = 5000;
+function rememberTransport(transport: Transport): void {
+  try {
+    localStorage.setItem(TRANSPORT_KEY, transport);
+  } catch {
+    // Storage disabled: the choice lasts as long as the page.
+  }
+}
+
+/** Why the session ended, in words, from the client's `reason` (the server's code or `logout`). */
+function endedMessage(reason: string): string {
+  switch (reason) {
+    case 'logout':
+      return 'You signed out.';
+    case 'session_not_found':
+      return 'Your session was ended: revoked from another device, signed out everywhere, or expired.';
+    case 'session_expired':
+      return 'Your session expired.';
+    case 'refresh_reused':
+      return 'Your session was ended for safety: an old refresh token was presented again (possible token theft).';
+    case 'signature_invalid':
+    case 'kid_unknown':
+      return 'The server no longer accepts your session (it restarted with new keys).';
+    case 'access_revoked':
+      return 'Your access was revoked.';
+    case 'token_missing':
+      return 'Your session cookies are gone (signed out in another tab or cleared).';
+    default:
+      return 'Your session ended.';
+  }
+}
 
 class App {
-  readonly auth = new Auth();
-  #refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  client: SessionClient;
+  #unsubscribe: (() => void) | undefined;
   #tickTimer: ReturnType<typeof setInterval> | undefined;
   #pollTimer: ReturnType<typeof setInterval> | undefined;
-  #who = '';
+  /** When the current access token was first seen here (the countdown bar's start). */
+  #since = 0;
+  #sinceFor = 0;
   #lastSpoken = 0;
+  #shownSession = '';
+  /** What to say on the sign-in screen after this tab's own "sign out everywhere". */
+  #farewell = '';
+
+  constructor() {
+    this.client = this.#connect(storedTransport());
+  }
+
+  #connect(transport: Transport): SessionClient {
+    this.#unsubscribe?.();
+    const client = createSessionClient({
+      baseUrl: '/auth',
+      transport,
+      onEvent: (event) => this.#onEvent(event),
+    });
+    this.#unsubscribe = client.subscribe((state) => this.#render(state));
+    return client;
+  }
+
+  /** Switches to a client of the other transport (only while signed out). */
+  async #use(transport: Transport): Promise<void> {
+    if (this.transport === transport) return;
+    this.client.close();
+    this.client = this.#connect(transport);
+    this.#render(await this.client.ready);
+  }
+
+  get transport(): Transport {
+    return this.client.transport;
+  }
 
   async start(): Promise<void> {
     this.#wireLogin();
     this.#wireSession();
-    this.auth.on((event) => {
-      if (event.type === 'log') this.log(event.message, event.level);
-      else this.#render(event.state, event.cause);
+    this.#checkRadio(storedTransport());
+    $('locks').textContent =
+      'locks' in navigator
+        ? 'single-flight across tabs (Web Locks), the result shared with every tab (BroadcastChannel)'
+        : 'single-flight in this tab (no Web Locks in this browser)';
+    // Another tab signed in with the other transport: follow it while signed out here.
+    window.addEventListener('storage', (event) => {
+      if (event.key === TRANSPORT_KEY && this.client.state.status === 'signed-out') {
+        this.#checkRadio(storedTransport());
+        void this.#use(storedTransport());
+      }
     });
-    $('tab-id').textContent = this.auth.tabId;
-    $('locks').textContent = this.auth.crossTabLocks
-      ? '(Web Locks: single-flight refresh across tabs)'
-      : '(no Web Locks in this browser)';
-    await this.auth.restore();
-    if (this.auth.state === null) this.#render(null, 'restore');
     document.addEventListener('visibilitychange', () => {
-      if (document.visibilityState === 'visible' && this.auth.state !== null) void this.loadSessions();
+      if (document.visibilityState === 'visible' && this.client.state.status === 'signed-in')
+        void this.loadSessions();
     });
+    this.#render(await this.client.ready);
+  }
+
+  #checkRadio(transport: Transport): void {
+    const radio = document.querySelector<HTMLInputElement>(`input[name="transport"][value="${transport}"]`);
+    if (radio) radio.checked = true;
   }
 
   // ---- sign in ---------------------------------------------------------------------------------
 
   #wireLogin(): void {
     const form = $('login-form') as HTMLFormElement;
-    const error = $('login-error');
     form.addEventListener('submit', async (event) => {
       event.preventDefault();
       const email = $input('email').value.trim();
       const password = $input('password').value;
-      const mode = (new FormData(form).get('transport') as Mode | null) ?? 'header';
-      error.hidden = true;
+      const transport = (new FormData(form).get('transport') as Transport | null) ?? 'header';
+      $('login-error').hidden = true;
       if (email === '' || password === '') {
         this.#showLoginError('Enter an e-mail address and a password.');
         return;
@@ -70,13 +153,15 @@ class App {
       button.disabled = true;
       button.textContent = 'Signing in…';
       try {
-        await this.auth.login(email, password, mode);
+        await this.#use(transport);
+        await this.client.login({ login: email, password });
+        rememberTransport(transport);
         $input('password').value = '';
-      } catch (err) {
+      } catch (error) {
         this.#showLoginError(
-          err instanceof ApiError && err.code === 'invalid_credentials'
+          error instanceof SessionClientError && error.code === 'invalid_credentials'
             ? 'Wrong e-mail address or password.'
-            : `Sign-in failed: ${(err as Error).message}`,
+            : `Sign-in failed: ${(error as Error).message}`,
         );
       } finally {
         button.disabled = false;
@@ -103,19 +188,24 @@ class App {
 
   #wireSession(): void {
     $('refresh-button').addEventListener('click', () => {
-      void this.auth.refresh('button');
+      this.client.refresh().catch((error: Error) => this.log(`Refresh failed: ${error.message}`, 'error'));
     });
     $('me-button').addEventListener('click', () => void this.callMe());
     $('sessions-button').addEventListener('click', () => void this.loadSessions());
     $('logout-button').addEventListener('click', () => void this.#logout(false));
-    $('logout-all-button').addEventListener('click', () => void this.#logout(true));
-    $input('auto-refresh').addEventListener('change', () => {
-      this.log(
-        $input('auto-refresh').checked
-          ? 'Automatic refresh on'
-          : 'Automatic refresh off: watch the token expire',
-      );
-      this.#schedule();
+    const confirm = $('logout-all-confirm');
+    const ask = $('logout-all-button');
+    const showConfirm = (open: boolean) => {
+      confirm.hidden = !open;
+      ask.setAttribute('aria-expanded', String(open));
+      (open ? $('logout-all-cancel') : ask).focus();
+    };
+    ask.addEventListener('click', () => showConfirm(confirm.hidden));
+    $('logout-all-cancel').addEventListener('click', () => showConfirm(false));
+    $('logout-all-yes').addEventListener('click', () => {
+      confirm.hidden = true;
+      ask.setAttribute('aria-expanded', 'false');
+      void this.#logout(true);
     });
     $('sessions-table').addEventListener('click', (event) => {
       const button = (event.target as HTMLElement).closest<HTMLButtonElement>('button[data-revoke]');
@@ -127,46 +217,50 @@ class App {
     const status = $('me-status');
     const output = $('me-output');
     status.textContent = 'Calling /api/me…';
+    status.classList.remove('error');
     try {
-      let sent = '';
-      const claims = await this.auth.authed((state) => {
-        sent =
-          state.mode === 'header'
-            ? `Sent with Authorization: Bearer ${state.accessToken?.slice(0, 24) ?? ''}… (the token lives in this tab's memory)`
-            : "Sent with the jwt_access cookie (HttpOnly: this page's JavaScript cannot read it)";
-        return me(state);
-      });
-      $('me-sent').textContent = sent;
+      const response = await this.client.fetch('/api/me', { headers: { accept: 'application/json' } });
+      const body = (await response.json().catch(() => null)) as Record<string, unknown> | null;
+      if (!response.ok) {
+        throw new SessionClientError(
+          typeof body?.code === 'string' ? body.code : `http_${response.status}`,
+          typeof body?.error === 'string' ? body.error : response.statusText,
+          response.status,
+        );
+      }
+      $('me-sent').textContent =
+        this.transport === 'header'
+          ? 'Sent with Authorization: Bearer … (the token lives only in this page’s memory)'
+          : 'Sent with the jwt_access cookie (HttpOnly: this page’s JavaScript cannot read it)';
       status.textContent = `200 OK at ${clockTime(Date.now())}: the access token's verified claims`;
-      output.textContent = JSON.stringify(claims, null, 2);
+      output.textContent = JSON.stringify(body, null, 2);
       output.hidden = false;
-      if (typeof claims.email === 'string') this.#setWho(claims.email, claims.name);
+      if (typeof body?.email === 'string') {
+        $('who').textContent = typeof body.name === 'string' ? `${body.name} <${body.email}>` : body.email;
+      }
     } catch (error) {
-      const e = error as ApiError;
+      const e = error as Partial<SessionClientError>;
+      status.classList.add('error');
       status.textContent = `${e.status || 'Error'} ${e.code ?? ''}: ${e.message}`;
       output.hidden = true;
     }
   }
 
   async loadSessions(): Promise<void> {
-    if (this.auth.state === null) return;
+    if (this.client.state.status !== 'signed-in') return;
     try {
-      const { sessions: rows } = await this.auth.authed((state) => sessions(state));
-      this.#renderSessions(rows);
+      this.#renderSessions(await this.client.listSessions());
     } catch (error) {
-      if (this.auth.state !== null)
+      if (this.client.state.status === 'signed-in')
         this.log(`Could not load the sessions: ${(error as Error).message}`, 'error');
     }
   }
 
   async #revoke(id: string, button: HTMLButtonElement): Promise<void> {
-    const current = id === this.auth.state?.sessionId;
     button.disabled = true;
     try {
-      await this.auth.authed((state) => revokeSession(state, id));
-      if (current) {
-        this.auth.end('this session was revoked', false);
-      } else {
+      await this.client.revokeSession(id);
+      if (this.client.state.status === 'signed-in') {
         this.log(`Revoked session ${id.slice(0, 8)}…`);
         await this.loadSessions();
       }
@@ -178,89 +272,130 @@ class App {
 
   async #logout(everywhere: boolean): Promise<void> {
     try {
-      await this.auth.logout(everywhere);
+      if (everywhere) {
+        const revoked = await this.client.logoutAll();
+        this.#farewell = `You signed out everywhere: ${revoked} session${revoked === 1 ? '' : 's'} ended.`;
+        this.#render(this.client.state);
+        this.log(`Signed out everywhere (${revoked} sessions ended)`);
+      } else {
+        await this.client.logout();
+      }
     } catch (error) {
-      // The session is gone either way for this tab.
-      this.auth.end(`sign-out failed: ${(error as Error).message}`);
+      this.log(`Sign-out failed: ${(error as Error).message}`, 'error');
+    }
+  }
+
+  #onEvent(event: SessionEvent): void {
+    switch (event.type) {
+      case 'refresh': {
+        const state = this.client.state;
+        const until = state.status === 'signed-in' ? clockTime(state.accessExpiresAt) : '?';
+        this.log(
+          event.shared
+            ? `Tokens refreshed by another tab: using them (valid until ${until})`
+            : `Refreshed the tokens; new access token valid until ${until}`,
+        );
+        break;
+      }
+      case 'renewed':
+        this.log('Sliding expiration: picked up a renewed access token');
+        break;
+      case 'signed-in':
+        this.log(
+          event.by === 'login'
+            ? `Signed in (${this.transport} mode)`
+            : event.by === 'resume'
+              ? 'Resumed the cookie-mode session of this browser'
+              : 'Joined the session of another open tab',
+        );
+        break;
+      case 'signed-out':
+        this.log(`Session ended: ${event.reason}`, event.reason === 'logout' ? 'info' : 'warn');
+        break;
+      case 'offline':
+        this.log(
+          `Cannot reach the server (${event.error}): retrying in ${Math.round(event.retryIn / 1000)} s`,
+          'error',
+        );
+        break;
     }
   }
 
   // ---- rendering -------------------------------------------------------------------------------
 
-  #render(state: AuthState | null, cause: string): void {
+  #render(state: SessionState): void {
     const loginView = $('login-view');
     const sessionView = $('session-view');
     const status = $('status');
-    clearTimeout(this.#refreshTimer);
-    clearInterval(this.#tickTimer);
-    clearInterval(this.#pollTimer);
-    if (state === null) {
+    if (state.status === 'loading') return;
+    if (state.status === 'signed-out') {
+      clearInterval(this.#tickTimer);
+      clearInterval(this.#pollTimer);
+      this.#tickTimer = this.#pollTimer = undefined;
       const wasSignedIn = !sessionView.hidden;
       loginView.hidden = false;
       sessionView.hidden = true;
       status.textContent = 'Signed out';
       status.className = 'status';
-      this.#who = '';
+      this.#shownSession = '';
+      document.title = 'jwt-sessions demo';
       $('me-output').hidden = true;
       $('me-status').textContent = 'Not called yet.';
+      $('me-status').classList.remove('error');
       $('me-sent').textContent = '';
+      $('sessions-table').querySelector('tbody')!.replaceChildren();
+      const ended = $('ended');
+      ended.hidden = state.reason === 'no_session';
+      ended.className = state.reason === 'logout' ? 'ended info' : 'ended';
+      ended.textContent =
+        state.reason === 'logout' && this.#farewell !== ''
+          ? this.#farewell
+          : `${endedMessage(state.reason)}${state.reason === 'logout' ? '' : ` (${state.reason})`}`;
+      this.#farewell = '';
+      this.#checkRadio(this.transport);
       if (wasSignedIn) $('login-title').focus();
       return;
     }
-    const wasSignedOut = sessionView.hidden;
+    const newSession = state.sessionId !== this.#shownSession;
+    this.#shownSession = state.sessionId;
+    $('ended').hidden = true;
     loginView.hidden = true;
     sessionView.hidden = false;
-    status.className = 'status signed-in';
-    status.textContent = `Signed in · ${state.mode} mode`;
+    status.className = `status ${state.status}`;
+    status.textContent =
+      state.status === 'offline'
+        ? `Offline · retrying at ${clockTime(state.retryAt)}`
+        : `Signed in · ${this.transport} mode`;
     $('mode-badge').textContent =
-      state.mode === 'header' ? 'Authorization header' : 'HttpOnly cookies + CSRF';
+      this.transport === 'header' ? 'Authorization header' : 'HttpOnly cookies + CSRF';
     $('session-id').textContent = state.sessionId;
     $('access-at').textContent = `until ${clockTime(state.accessExpiresAt)}`;
     $('refresh-at').textContent = dateTime(state.refreshExpiresAt);
-    this.#tick();
-    this.#tickTimer = setInterval(() => this.#tick(), 250);
-    this.#pollTimer = setInterval(() => {
-      // With automatic refresh off, let the token expire visibly instead of refreshing it here.
-      const current = this.auth.state;
-      if (current !== null && ($input('auto-refresh').checked || current.accessExpiresAt > Date.now())) {
-        void this.loadSessions();
-      }
-    }, SESSIONS_POLL_MS);
-    this.#schedule();
-    if (wasSignedOut || cause === 'login') {
-      if (cause === 'login') $('session-title').focus();
-      void this.callMe();
+    const email = state.claims?.email;
+    if (newSession && typeof email === 'string') $('who').textContent = email;
+    if (this.#sinceFor !== state.accessExpiresAt) {
+      this.#since = Date.now();
+      this.#sinceFor = state.accessExpiresAt;
     }
-    void this.loadSessions();
-  }
-
-  #setWho(email: string, name: unknown): void {
-    this.#who = typeof name === 'string' ? `${name} <${email}>` : email;
-    $('who').textContent = this.#who;
-  }
-
-  #schedule(): void {
-    clearTimeout(this.#refreshTimer);
-    const state = this.auth.state;
-    if (state === null || !$input('auto-refresh').checked) return;
-    const due = state.accessExpiresAt - refreshLead(state) - Date.now();
-    this.#refreshTimer = setTimeout(
-      () => {
-        void this.auth.refresh('automatic, before expiry');
-      },
-      Math.max(0, due),
-    );
+    this.#tick();
+    this.#tickTimer ??= setInterval(() => this.#tick(), 250);
+    this.#pollTimer ??= setInterval(() => void this.loadSessions(), SESSIONS_POLL_MS);
+    if (newSession) {
+      $('session-title').focus();
+      void this.callMe();
+      void this.loadSessions();
+    }
   }
 
   #tick(): void {
-    const state = this.auth.state;
-    if (state === null) return;
+    const state = this.client.state;
+    if (state.status !== 'signed-in' && state.status !== 'offline') return;
     const now = Date.now();
     const left = state.accessExpiresAt - now;
-    const life = Math.max(1, state.accessExpiresAt - state.receivedAt);
+    const life = Math.max(1, state.accessExpiresAt - this.#since);
     const clock = $('countdown');
     clock.textContent = left > 0 ? countdown(left) : 'expired';
-    clock.className = `clock${left <= 0 ? ' expired' : left < refreshLead(state) ? ' low' : ''}`;
+    clock.className = `clock${left <= 0 ? ' expired' : left < Math.min(30_000, life / 2) ? ' low' : ''}`;
     const percent = Math.max(0, Math.min(100, Math.round((left / life) * 100)));
     const bar = $('countdown-bar');
     bar.setAttribute('aria-valuenow', String(percent));
@@ -340,6 +475,6 @@ class App {
 }
 
 const app = new App();
-// For the browser tests and the curious: `window.demo.auth.state`.
+// For the browser tests and the curious: `window.demo.client.state`.
 (window as unknown as { demo: App }).demo = app;
 void app.start();
