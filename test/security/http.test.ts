@@ -1,5 +1,5 @@
 /**
- * The bad-input corpus through the HTTP layer of every adapter (Express, Fastify, Hono), on the
+ * The bad-input corpus through the HTTP layer of every adapter (Express, Fastify, Hono, Koa…), on the
  * adapter test app (test/adapters/apps.ts): each input is answered 4xx with a JSON `{error, code}`
  * body (never a 500, never a stack), in bounded time, and leaves the store exactly as it was.
  * Requests go out on raw sockets so the bytes are exactly the corpus' (latin-1 header values,
@@ -8,6 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSessions } from '../../src/session/engine.js';
 import { startExpress, startFastify, startHono } from '../adapters/apps.js';
+import { startKoa } from '../adapters/apps-koa.js';
 import {
   ALLOWED_ORIGIN,
   createFixture,
@@ -45,6 +46,7 @@ const ADAPTERS: [string, StartApp][] = [
   ['Express', startExpress],
   ['Fastify', startFastify],
   ['Hono', startHono],
+  ['Koa', startKoa],
 ];
 
 /**
