@@ -18,15 +18,10 @@ import { mergeHeaderList } from '../http/cors.js';
 import type { HttpOptions } from '../http/options.js';
 import { createSessionRoutes, type SessionRoutesOptions } from '../http/routes.js';
 import { type SessionHttp, toSessionHttp } from '../http/session-http.js';
-import type {
-  AuthorizeOptions,
-  HttpRequest,
-  HttpResponse,
-  JwtSession,
-  ResponsePatch,
-} from '../http/types.js';
+import type { AuthorizeOptions, HttpRequest, JwtSession, ResponsePatch } from '../http/types.js';
 import type { Sessions } from '../session/engine.js';
 import { nodeHeaderReader } from './node.js';
+import { toWebResponse } from './web.js';
 
 /** Hono environment of routes guarded by the middleware: `c.get('jwtSession')` is typed. */
 export type JwtSessionsEnv = { Variables: { jwtSession: JwtSession } };
@@ -81,15 +76,7 @@ export function honoHttpRequest(c: Context, getIp: IpResolver = nodeSocketIp): H
   };
 }
 
-/** An `HttpResponse` as a Web `Response`. */
-export function toWebResponse(response: HttpResponse): Response {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(response.headers)) headers.set(name, value);
-  for (const cookie of response.cookies) headers.append('set-cookie', cookie);
-  if (response.body === undefined) return new Response(null, { status: response.status, headers });
-  headers.set('content-type', 'application/json; charset=utf-8');
-  return new Response(JSON.stringify(response.body), { status: response.status, headers });
-}
+export { toWebResponse };
 
 function applyHonoPatch(c: Context, patch: ResponsePatch): void {
   for (const [name, value] of Object.entries(patch.headers)) {

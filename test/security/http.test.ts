@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSessions } from '../../src/session/engine.js';
 import { startExpress, startFastify, startHono } from '../adapters/apps.js';
 import { startKoa } from '../adapters/apps-koa.js';
+import { startNext } from '../adapters/apps-next.js';
 import {
   ALLOWED_ORIGIN,
   createFixture,
@@ -16,6 +17,7 @@ import {
   type RunningApp,
   type StartApp,
 } from '../adapters/harness.js';
+import { ensureNextBuild, NEXT_BUILD_TIMEOUT_MS } from '../adapters/next-server.js';
 import {
   accessConfusion,
   authorizationCorpus,
@@ -47,7 +49,11 @@ const ADAPTERS: [string, StartApp][] = [
   ['Fastify', startFastify],
   ['Hono', startHono],
   ['Koa', startKoa],
+  ['Next.js', startNext],
 ];
+
+// The Next.js app is a real `next build` (cached between runs).
+beforeAll(ensureNextBuild, NEXT_BUILD_TIMEOUT_MS);
 
 /**
  * Header values cannot carry CR/LF (that would be a different request), and surrounding spaces are
