@@ -13,7 +13,6 @@ import type { IncomingMessage } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
 import { Hono } from 'hono';
 import { checkAuthorizeOptions } from '../http/authorize.js';
-import { readWebStream } from '../http/body.js';
 import { mergeHeaderList } from '../http/cors.js';
 import type { HttpOptions } from '../http/options.js';
 import { createSessionRoutes, type SessionRoutesOptions } from '../http/routes.js';
@@ -21,7 +20,7 @@ import { type SessionHttp, toSessionHttp } from '../http/session-http.js';
 import type { AuthorizeOptions, HttpRequest, JwtSession, ResponsePatch } from '../http/types.js';
 import type { Sessions } from '../session/engine.js';
 import { nodeHeaderReader } from './node.js';
-import { toWebResponse } from './web.js';
+import { toWebResponse, webHttpRequest } from './web.js';
 
 /** Hono environment of routes guarded by the middleware: `c.get('jwtSession')` is typed. */
 export type JwtSessionsEnv = { Variables: { jwtSession: JwtSession } };
@@ -56,24 +55,7 @@ function headerReader(c: Context): (name: string) => string | undefined {
 
 /** A Hono context as an `HttpRequest`. */
 export function honoHttpRequest(c: Context, getIp: IpResolver = nodeSocketIp): HttpRequest {
-  const raw = c.req.raw;
-  return {
-    method: raw.method,
-    url: raw.url,
-    header: headerReader(c),
-    get ip() {
-      try {
-        return getIp(c) ?? null;
-      } catch {
-        return null;
-      }
-    },
-    async readBody(limit) {
-      if (raw.bodyUsed) return null;
-      const bytes = await readWebStream(raw.body, limit);
-      return bytes === null || bytes.length === 0 ? null : { bytes };
-    },
-  };
+  return webHttpRequest(c.req.raw, () => getIp(c), headerReader(c));
 }
 
 export { toWebResponse };
