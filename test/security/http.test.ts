@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSessions } from '../../src/session/engine.js';
 import { startExpress, startFastify, startHono } from '../adapters/apps.js';
 import { startKoa } from '../adapters/apps-koa.js';
+import { startNestExpress, startNestFastify } from '../adapters/apps-nest.js';
 import { startNext } from '../adapters/apps-next.js';
 import {
   ALLOWED_ORIGIN,
@@ -50,6 +51,8 @@ const ADAPTERS: [string, StartApp][] = [
   ['Hono', startHono],
   ['Koa', startKoa],
   ['Next.js', startNext],
+  ['NestJS (Express)', startNestExpress],
+  ['NestJS (Fastify)', startNestFastify],
 ];
 
 // The Next.js app is a real `next build` (cached between runs).
