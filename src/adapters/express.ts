@@ -16,6 +16,7 @@ import type { IncomingMessage } from 'node:http';
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import { checkAuthorizeOptions } from '../http/authorize.js';
 import { readNodeStream } from '../http/body.js';
+import { createRouteDispatcher } from '../http/dispatch.js';
 import { isAnsweredError } from '../http/errors.js';
 import type { HttpOptions } from '../http/options.js';
 import { createSessionRoutes, type SessionRoutes, type SessionRoutesOptions } from '../http/routes.js';
@@ -75,46 +76,13 @@ export function createExpressMiddleware(http: SessionHttp, options: AuthorizeOpt
 
 /** Express middleware for the ready-made routes; mount it under a prefix: `app.use('/auth', …)`. */
 export function createExpressRoutes(routes: SessionRoutes): RequestHandler {
-  const exact = new Map<string, SessionRoutes['routes'][number]>();
-  const byId = new Map<string, SessionRoutes['routes'][number]>();
-  for (const route of routes.routes) {
-    if (route.path.endsWith('/:id')) byId.set(`${route.method} ${route.path.slice(0, -4)}`, route);
-    else exact.set(`${route.method} ${route.path}`, route);
-  }
-  const preflightPaths = new Set(routes.paths.keys());
+  const dispatch = createRouteDispatcher(routes);
   return (req: Request, res: Response) => {
     const httpRequest = expressHttpRequest(req);
-    const method = (req.method ?? 'GET').toUpperCase();
-    let path = (req.url ?? '/').split('?', 1)[0]!;
-    if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
-    const respond = (promise: Promise<Parameters<typeof sendNodeResponse>[1]>) =>
-      promise.then(
-        (response) => sendNodeResponse(res, response),
-        (error: unknown) => sendNodeResponse(res, routes.http.errorResponse(error, httpRequest)),
-      );
-    const lookup = method === 'HEAD' ? 'GET' : method;
-    const route = exact.get(`${lookup} ${path}`);
-    if (route !== undefined) return void respond(route.handle(httpRequest, {}));
-    const slash = path.lastIndexOf('/');
-    if (slash > 0) {
-      const parent = path.slice(0, slash);
-      const byIdRoute = byId.get(`${lookup} ${parent}`);
-      if (byIdRoute !== undefined) {
-        let id: string;
-        try {
-          id = decodeURIComponent(path.slice(slash + 1));
-        } catch {
-          id = '';
-        }
-        return void respond(byIdRoute.handle(httpRequest, { id }));
-      }
-    }
-    if (method === 'OPTIONS') {
-      const template = preflightPaths.has(path) ? path : slash > 0 ? `${path.slice(0, slash)}/:id` : path;
-      if (preflightPaths.has(template))
-        return void sendNodeResponse(res, routes.preflight(httpRequest, template));
-    }
-    sendNodeResponse(res, routes.notFound(httpRequest));
+    dispatch(httpRequest, req.method ?? 'GET', req.url ?? '/').then(
+      (response) => sendNodeResponse(res, response),
+      (error: unknown) => sendNodeResponse(res, routes.http.errorResponse(error, httpRequest)),
+    );
   };
 }
 

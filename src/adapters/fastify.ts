@@ -21,21 +21,21 @@ import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest 
 import { ConfigurationError, JwtSessionsError, RequestError } from '../errors.js';
 import { checkAuthorizeOptions } from '../http/authorize.js';
 import { readNodeStream } from '../http/body.js';
-import { mergeHeaderList } from '../http/cors.js';
 import { isAnsweredError } from '../http/errors.js';
 import type { HttpOptions } from '../http/options.js';
 import { createSessionRoutes, type SessionRoutesOptions } from '../http/routes.js';
 import { type SessionHttp, toSessionHttp } from '../http/session-http.js';
-import type {
-  AuthorizeOptions,
-  HttpRequest,
-  HttpResponse,
-  JwtSession,
-  RawBody,
-  ResponsePatch,
-} from '../http/types.js';
+import type { AuthorizeOptions, JwtSession, RawBody } from '../http/types.js';
 import type { Sessions } from '../session/engine.js';
-import { nodeHeaderReader } from './node.js';
+import {
+  applyFastifyPatch,
+  BODY,
+  type DeferredBody,
+  fastifyHttpRequest,
+  sendFastifyResponse,
+} from './fastify-http.js';
+
+export { applyFastifyPatch, fastifyHttpRequest, sendFastifyResponse };
 
 /** An `onRequest` / `preHandler` hook that authorizes the request or answers with the error. */
 export type JwtSessionHook = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
@@ -77,58 +77,6 @@ export interface JwtSessionRoutesPluginOptions extends SessionRoutesOptions {
   sessions?: Sessions | SessionHttp;
   /** HTTP options when `sessions` is an engine. */
   http?: HttpOptions;
-}
-
-const BODY = Symbol('jwt-sessions.body');
-
-interface DeferredBody {
-  [BODY]: true;
-  result: RawBody | RequestError;
-}
-
-function isDeferredBody(value: unknown): value is DeferredBody {
-  return typeof value === 'object' && value !== null && BODY in value;
-}
-
-/** A Fastify request as an `HttpRequest`. */
-export function fastifyHttpRequest(request: FastifyRequest): HttpRequest {
-  return {
-    method: request.method,
-    url: request.url,
-    header: nodeHeaderReader(request.raw),
-    ip: request.ip,
-    async readBody() {
-      const body: unknown = request.body;
-      if (body === undefined || body === null) return null;
-      if (isDeferredBody(body)) {
-        if (body.result instanceof RequestError) throw body.result;
-        return body.result;
-      }
-      return { parsed: body };
-    },
-  };
-}
-
-/** Adds a patch's headers (merging list headers) and cookies to a reply. */
-export function applyFastifyPatch(reply: FastifyReply, patch: ResponsePatch): void {
-  for (const [name, value] of Object.entries(patch.headers)) {
-    if (name === 'vary' || name === 'access-control-expose-headers') {
-      const existing = reply.getHeader(name);
-      reply.header(name, mergeHeaderList(existing === undefined ? undefined : String(existing), value));
-    } else {
-      reply.header(name, value);
-    }
-  }
-  // Fastify appends every `set-cookie` value instead of replacing the previous one.
-  for (const cookie of patch.cookies) reply.header('set-cookie', cookie);
-}
-
-export function sendFastifyResponse(reply: FastifyReply, response: HttpResponse): FastifyReply {
-  reply.code(response.status);
-  applyFastifyPatch(reply, response);
-  if (response.body === undefined) return reply.send();
-  reply.type('application/json; charset=utf-8');
-  return reply.send(JSON.stringify(response.body));
 }
 
 /** Builds a hook: authorize, set `request.jwtSession`, patch the reply — or answer the error. */

@@ -13,20 +13,14 @@ import type { IncomingMessage } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
 import { Hono } from 'hono';
 import { checkAuthorizeOptions } from '../http/authorize.js';
-import { readWebStream } from '../http/body.js';
 import { mergeHeaderList } from '../http/cors.js';
 import type { HttpOptions } from '../http/options.js';
 import { createSessionRoutes, type SessionRoutesOptions } from '../http/routes.js';
 import { type SessionHttp, toSessionHttp } from '../http/session-http.js';
-import type {
-  AuthorizeOptions,
-  HttpRequest,
-  HttpResponse,
-  JwtSession,
-  ResponsePatch,
-} from '../http/types.js';
+import type { AuthorizeOptions, HttpRequest, JwtSession, ResponsePatch } from '../http/types.js';
 import type { Sessions } from '../session/engine.js';
 import { nodeHeaderReader } from './node.js';
+import { toWebResponse, webHttpRequest } from './web.js';
 
 /** Hono environment of routes guarded by the middleware: `c.get('jwtSession')` is typed. */
 export type JwtSessionsEnv = { Variables: { jwtSession: JwtSession } };
@@ -61,35 +55,10 @@ function headerReader(c: Context): (name: string) => string | undefined {
 
 /** A Hono context as an `HttpRequest`. */
 export function honoHttpRequest(c: Context, getIp: IpResolver = nodeSocketIp): HttpRequest {
-  const raw = c.req.raw;
-  return {
-    method: raw.method,
-    url: raw.url,
-    header: headerReader(c),
-    get ip() {
-      try {
-        return getIp(c) ?? null;
-      } catch {
-        return null;
-      }
-    },
-    async readBody(limit) {
-      if (raw.bodyUsed) return null;
-      const bytes = await readWebStream(raw.body, limit);
-      return bytes === null || bytes.length === 0 ? null : { bytes };
-    },
-  };
+  return webHttpRequest(c.req.raw, () => getIp(c), headerReader(c));
 }
 
-/** An `HttpResponse` as a Web `Response`. */
-export function toWebResponse(response: HttpResponse): Response {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(response.headers)) headers.set(name, value);
-  for (const cookie of response.cookies) headers.append('set-cookie', cookie);
-  if (response.body === undefined) return new Response(null, { status: response.status, headers });
-  headers.set('content-type', 'application/json; charset=utf-8');
-  return new Response(JSON.stringify(response.body), { status: response.status, headers });
-}
+export { toWebResponse };
 
 function applyHonoPatch(c: Context, patch: ResponsePatch): void {
   for (const [name, value] of Object.entries(patch.headers)) {

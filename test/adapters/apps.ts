@@ -14,7 +14,7 @@ import { RequestError } from '../../src/errors.js';
 import { createSessionHttp } from '../../src/http/session-http.js';
 import { INTERNAL_DETAIL, MAX_HEADER_SIZE, type RunningApp, type StartApp } from './harness.js';
 
-function listen(server: Server): Promise<RunningApp> {
+export function listen(server: Server): Promise<RunningApp> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const EXAMPLES = ['express', 'fastify', 'hono'] as const;
+const EXAMPLES = ['express', 'fastify', 'hono', 'koa'] as const;
 const DEMO = { login: 'demo@example.com', password: 'correct horse battery staple' };
 /** Starting tsx and compiling on a loaded 2-core machine: generous. */
 const START_TIMEOUT_MS = 45_000;

@@ -1,5 +1,5 @@
 /**
- * The bad-input corpus through the HTTP layer of every adapter (Express, Fastify, Hono), on the
+ * The bad-input corpus through the HTTP layer of every adapter (Express, Fastify, Hono, Koa…), on the
  * adapter test app (test/adapters/apps.ts): each input is answered 4xx with a JSON `{error, code}`
  * body (never a 500, never a stack), in bounded time, and leaves the store exactly as it was.
  * Requests go out on raw sockets so the bytes are exactly the corpus' (latin-1 header values,
@@ -8,6 +8,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSessions } from '../../src/session/engine.js';
 import { startExpress, startFastify, startHono } from '../adapters/apps.js';
+import { startKoa } from '../adapters/apps-koa.js';
+import { startNestExpress, startNestFastify } from '../adapters/apps-nest.js';
+import { startNext } from '../adapters/apps-next.js';
 import {
   ALLOWED_ORIGIN,
   createFixture,
@@ -15,6 +18,7 @@ import {
   type RunningApp,
   type StartApp,
 } from '../adapters/harness.js';
+import { ensureNextBuild, NEXT_BUILD_TIMEOUT_MS } from '../adapters/next-server.js';
 import {
   accessConfusion,
   authorizationCorpus,
@@ -45,7 +49,14 @@ const ADAPTERS: [string, StartApp][] = [
   ['Express', startExpress],
   ['Fastify', startFastify],
   ['Hono', startHono],
+  ['Koa', startKoa],
+  ['Next.js', startNext],
+  ['NestJS (Express)', startNestExpress],
+  ['NestJS (Fastify)', startNestFastify],
 ];
+
+// The Next.js app is a real `next build` (cached between runs).
+beforeAll(ensureNextBuild, NEXT_BUILD_TIMEOUT_MS);
 
 /**
  * Header values cannot carry CR/LF (that would be a different request), and surrounding spaces are

@@ -1,0 +1,190 @@
+/**
+ * Koa adapter (Koa 2 and 3): middleware only, no router needed.
+ *
+ * ```ts
+ * const auth = koaSessions(sessions);                       // or koaSessions(sessions, httpOptions)
+ * app.use(auth.errorHandler());                             // typed errors from your handlers → JSON
+ * app.use(auth.routes({ prefix: '/auth', authenticate }));  // the ready-made JSON routes
+ * router.get('/api/me', auth.requireAccess(), (ctx) => { ctx.body = ctx.state.jwtSession.claims; });
+ * ```
+ *
+ * The routes read their own bodies (16 KiB JSON cap, 415 on form posts); if a body parser already
+ * ran (`ctx.request.body` set and the stream consumed), its result is used.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Context, Middleware, Next } from 'koa';
+import { RequestError } from '../errors.js';
+import { checkAuthorizeOptions } from '../http/authorize.js';
+import { readNodeStream } from '../http/body.js';
+import { mergeHeaderList } from '../http/cors.js';
+import { createRouteDispatcher } from '../http/dispatch.js';
+import { isAnsweredError } from '../http/errors.js';
+import type { HttpOptions } from '../http/options.js';
+import { createSessionRoutes, type SessionRoutesOptions } from '../http/routes.js';
+import { type SessionHttp, toSessionHttp } from '../http/session-http.js';
+import type {
+  AuthorizeOptions,
+  HttpRequest,
+  HttpResponse,
+  JwtSession,
+  ResponsePatch,
+} from '../http/types.js';
+import type { Sessions } from '../session/engine.js';
+import { nodeHeaderReader } from './node.js';
+
+/** What the middleware puts in `ctx.state`: `ctx.state.jwtSession`. */
+export interface JwtSessionState {
+  jwtSession: JwtSession;
+}
+
+/** A Koa context as an `HttpRequest`. */
+export function koaHttpRequest(ctx: Context): HttpRequest {
+  const req: IncomingMessage = ctx.req;
+  return {
+    method: req.method ?? 'GET',
+    url: ctx.originalUrl ?? req.url ?? '/',
+    header: nodeHeaderReader(req),
+    // Lazy: Koa's `ip` honours `app.proxy`; only login/refresh record it.
+    get ip() {
+      return ctx.request.ip || req.socket?.remoteAddress || null;
+    },
+    async readBody(limit) {
+      const parsed = (ctx.request as { body?: unknown }).body;
+      // A body parser (e.g. @koa/bodyparser) consumed the stream already: use what it produced.
+      if (req.readableEnded) return parsed === undefined ? null : { parsed };
+      const bytes = await readNodeStream(req, limit);
+      return bytes.length === 0 ? null : { bytes };
+    },
+  };
+}
+
+/** Adds a patch's headers (merging list headers) and cookies to the Koa response. */
+export function applyKoaPatch(ctx: Context, patch: ResponsePatch): void {
+  for (const [name, value] of Object.entries(patch.headers)) {
+    if (name === 'vary' || name === 'access-control-expose-headers') {
+      const existing: unknown = ctx.response.get(name);
+      ctx.set(name, mergeHeaderList(existing ? String(existing) : undefined, value));
+    } else {
+      ctx.set(name, value);
+    }
+  }
+  for (const cookie of patch.cookies) ctx.append('set-cookie', cookie);
+}
+
+/** Writes a complete response (JSON body, or none) through Koa. */
+export function sendKoaResponse(ctx: Context, response: HttpResponse): void {
+  ctx.status = response.status;
+  applyKoaPatch(ctx, response);
+  if (response.body === undefined) {
+    ctx.body = null;
+    // Koa turns a null body into 204 unless the status was set: it was, keep it (204 preflight).
+    ctx.status = response.status;
+    return;
+  }
+  ctx.body = JSON.stringify(response.body);
+  ctx.type = 'application/json; charset=utf-8';
+}
+
+/**
+ * Koa's own client errors (http-errors with a 4xx `status`, e.g. from a body parser or `ctx.throw`)
+ * as the library's typed errors, so they get the `{error, code}` shape without echoing the request.
+ * Everything else is returned unchanged.
+ */
+export function fromKoaError(error: unknown): unknown {
+  if (isAnsweredError(error) || typeof error !== 'object' || error === null) return error;
+  const status = (error as { status?: unknown; statusCode?: unknown }).status;
+  if (typeof status !== 'number' || status < 400 || status > 499) return error;
+  if (status === 413) return new RequestError('payload_too_large', 'request body too large');
+  if (status === 415) return new RequestError('unsupported_media_type', 'unsupported content type');
+  if (status === 404) return new RequestError('not_found', 'not found');
+  return new RequestError('bad_request', 'bad request');
+}
+
+/** Builds a middleware: authorize, set `ctx.state.jwtSession`, patch the response — or answer the error. */
+export function createKoaMiddleware(http: SessionHttp, options: AuthorizeOptions = {}): Middleware {
+  checkAuthorizeOptions(options);
+  return async (ctx: Context, next: Next) => {
+    const request = koaHttpRequest(ctx);
+    let patch: ResponsePatch;
+    try {
+      const authorized = await http.authorize(request, options);
+      ctx.state.jwtSession = authorized.session;
+      patch = authorized.patch;
+    } catch (error) {
+      return sendKoaResponse(ctx, http.errorResponse(error, request));
+    }
+    applyKoaPatch(ctx, patch);
+    return next();
+  };
+}
+
+export interface KoaRoutesOptions extends SessionRoutesOptions {
+  /** Where the routes live. Default `/auth`. */
+  prefix?: string;
+}
+
+/** The ready-made routes as one middleware: answers requests under `prefix`, passes the rest on. */
+export function createKoaRoutes(http: SessionHttp, options: KoaRoutesOptions): Middleware {
+  const { prefix: rawPrefix = '/auth', ...routeOptions } = options;
+  const prefix = rawPrefix.endsWith('/') ? rawPrefix.slice(0, -1) : rawPrefix;
+  const dispatch = createRouteDispatcher(createSessionRoutes(http, routeOptions));
+  return async (ctx: Context, next: Next) => {
+    const path = ctx.path;
+    if (path !== prefix && !path.startsWith(`${prefix}/`)) return next();
+    const request = koaHttpRequest(ctx);
+    let response: HttpResponse;
+    try {
+      response = await dispatch(request, ctx.method, path.slice(prefix.length));
+    } catch (error) {
+      response = http.errorResponse(error, request);
+    }
+    sendKoaResponse(ctx, response);
+  };
+}
+
+/**
+ * Put it first: answers the library's typed errors (and Koa's own 4xx errors) thrown further down
+ * with the JSON error shape; anything else is rethrown to Koa (or your own handler).
+ */
+export function createKoaErrorHandler(http: SessionHttp): Middleware {
+  return async (ctx: Context, next: Next) => {
+    try {
+      await next();
+    } catch (error) {
+      const mapped = fromKoaError(error);
+      if (ctx.headerSent || !isAnsweredError(mapped)) throw error;
+      sendKoaResponse(ctx, http.errorResponse(mapped, koaHttpRequest(ctx)));
+    }
+  };
+}
+
+export interface KoaSessions {
+  readonly http: SessionHttp;
+  readonly sessions: Sessions;
+  /** jwt_sessions `authorize_access_request!`; `transport` picks `_by_access_header!`/`_cookie!`. */
+  requireAccess(options?: Omit<AuthorizeOptions, 'kind'>): Middleware;
+  /** jwt_sessions `authorize_refresh_request!`. */
+  requireRefresh(options?: Pick<AuthorizeOptions, 'transport'>): Middleware;
+  /** jwt_sessions `authorize_refresh_by_access_request!`. */
+  requireRefreshByAccess(options?: Pick<AuthorizeOptions, 'transport' | 'claims'>): Middleware;
+  /** The ready-made JSON routes under `prefix` (default `/auth`). */
+  routes(options: KoaRoutesOptions): Middleware;
+  /** Answers typed errors thrown further down the middleware chain. */
+  errorHandler(): Middleware;
+  /** Writes a response from the HTTP layer (e.g. `http.tokenResponse(...)`) to the context. */
+  send(ctx: Context, response: HttpResponse): void;
+}
+
+export function koaSessions(source: Sessions | SessionHttp, options?: HttpOptions): KoaSessions {
+  const http = toSessionHttp(source, options);
+  return {
+    http,
+    sessions: http.sessions,
+    requireAccess: (opts = {}) => createKoaMiddleware(http, { ...opts, kind: 'access' }),
+    requireRefresh: (opts = {}) => createKoaMiddleware(http, { ...opts, kind: 'refresh' }),
+    requireRefreshByAccess: (opts = {}) => createKoaMiddleware(http, { ...opts, kind: 'refresh_by_access' }),
+    routes: (routeOptions) => createKoaRoutes(http, routeOptions),
+    errorHandler: () => createKoaErrorHandler(http),
+    send: sendKoaResponse,
+  };
+}

@@ -1,0 +1,4 @@
+import { startNestExpress } from './apps-nest.js';
+import { defineScenarios } from './scenarios.js';
+
+defineScenarios('nestjs (express platform)', startNestExpress);

@@ -1,0 +1,4 @@
+import { startNestFastify } from './apps-nest.js';
+import { defineScenarios } from './scenarios.js';
+
+defineScenarios('nestjs (fastify platform)', startNestFastify);

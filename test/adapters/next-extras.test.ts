@@ -1,0 +1,95 @@
+/**
+ * What the shared scenarios do not cover on Next.js: `proxy` (Next 16's Node.js-runtime
+ * middleware) as a gate in front of a route, and framework-level odd requests.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startNext } from './apps-next.js';
+import { createFixture, type Fixture, type RunningApp } from './harness.js';
+import { ensureNextBuild, NEXT_BUILD_TIMEOUT_MS } from './next-server.js';
+
+const DEMO = { login: 'demo@example.com', password: 'correct horse battery staple' };
+
+let fixture: Fixture;
+let app: RunningApp;
+
+beforeAll(async () => {
+  await ensureNextBuild();
+  fixture = createFixture();
+  app = await startNext(fixture);
+}, NEXT_BUILD_TIMEOUT_MS);
+afterAll(() => app?.close());
+
+async function login(transport: 'header' | 'cookie' = 'header') {
+  const reply = await fetch(`${app.url}/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ ...DEMO, transport }),
+  });
+  expect(reply.status).toBe(200);
+  return { body: await reply.json(), cookies: reply.headers.getSetCookie() };
+}
+
+describe('proxy (middleware) as a gate', () => {
+  it('refuses a request without a token with the JSON error, no-store, before the route runs', async () => {
+    const reply = await fetch(`${app.url}/api/gated`);
+    expect(reply.status).toBe(401);
+    expect(await reply.json()).toEqual({ error: expect.any(String), code: 'token_missing' });
+    expect(reply.headers.get('cache-control')).toBe('no-store');
+    expect(reply.headers.get('www-authenticate')).toBe('Bearer');
+  });
+
+  it('lets a valid token through to the route', async () => {
+    const { body } = await login();
+    const reply = await fetch(`${app.url}/api/gated`, {
+      headers: { authorization: `Bearer ${body.access_token}` },
+    });
+    expect(reply.status).toBe(200);
+    expect(await reply.json()).toEqual({ gated: true });
+  });
+
+  it('cookie transport: POST needs the CSRF token at the gate', async () => {
+    const { body, cookies } = await login('cookie');
+    const cookie = cookies.map((line) => line.slice(0, line.indexOf(';'))).join('; ');
+    const refused = await fetch(`${app.url}/api/gated`, { method: 'POST', headers: { cookie } });
+    expect(refused.status).toBe(403);
+    expect((await refused.json()).code).toBe('csrf_invalid');
+    const passed = await fetch(`${app.url}/api/gated`, {
+      method: 'POST',
+      headers: { cookie, 'x-csrf-token': body.csrf },
+    });
+    expect(passed.status).toBe(200);
+  });
+
+  it('sliding renewal: the renewed token rides on the response the route produced', async () => {
+    const { body } = await login();
+    fixture.advance(35);
+    const reply = await fetch(`${app.url}/api/gated`, {
+      headers: { authorization: `Bearer ${body.access_token}` },
+    });
+    expect(reply.status).toBe(200);
+    expect(await reply.json()).toEqual({ gated: true });
+    const renewed = reply.headers.get('authorization');
+    expect(renewed).toMatch(/^Bearer [\w-]+\.[\w-]+\.[\w-]+$/);
+    expect(renewed).not.toBe(`Bearer ${body.access_token}`);
+  });
+});
+
+describe('odd requests Next itself sees first', () => {
+  it.each(['/auth/sessions/%E0%A4%A', '/auth/%ZZ', `/auth/sessions/${'a'.repeat(5000)}`])(
+    '%s: a JSON error, no-store, nothing echoed',
+    async (path) => {
+      const { body } = await login();
+      const reply = await fetch(`${app.url}${path}`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${body.access_token}` },
+      });
+      const text = await reply.text();
+      expect(reply.status).toBeGreaterThanOrEqual(400);
+      expect(reply.status).toBeLessThan(500);
+      expect(JSON.parse(text)).toEqual({ error: expect.any(String), code: expect.any(String) });
+      expect(reply.headers.get('cache-control')).toBe('no-store');
+      expect(text).not.toContain('%E0');
+      expect(text).not.toContain('aaaa');
+    },
+  );
+});
