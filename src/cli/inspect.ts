@@ -126,10 +126,15 @@ function keyFromFile(file: string, header: Record<string, unknown>, alg: Algorit
     const isSet = Array.isArray(document.keys);
     const keys = (isSet ? document.keys : [document]) as (JsonWebKey & { kid?: unknown })[];
     // A key is used only when its kid is the token's, or when one of the two has none and the
-    // file holds a single key: a lone key with another kid is not the token's key.
+    // file holds a single key: a lone key with another kid is not the token's key. A refresh
+    // token's kid names the derived refresh key, never a published one: a lone key is tried, so
+    // the report says why it cannot verify (see inspectToken).
+    const isRefresh = header.typ === 'rt+jwt';
     const match =
       keys.find((k) => k.kid !== undefined && k.kid === header.kid) ??
-      (keys.length === 1 && (keys[0]?.kid === undefined || header.kid === undefined) ? keys[0] : undefined);
+      (keys.length === 1 && (isRefresh || keys[0]?.kid === undefined || header.kid === undefined)
+        ? keys[0]
+        : undefined);
     if (match === undefined) {
       const kids = keys.map((k) => JSON.stringify(k?.kid)).join(', ');
       throw new CliError(
