@@ -16,33 +16,15 @@
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXAMPLES, importedPackages, manifest, ROOT, readExample, typesOf } from './support.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
-  name: string;
-  version: string;
-  bin: Record<string, string>;
-  exports: Record<string, unknown>;
-  peerDependencies: Record<string, string>;
-};
 const SUBPATHS = Object.keys(manifest.exports).filter((subpath) => subpath !== './package.json');
-const EXAMPLES = readdirSync(join(ROOT, 'examples')).filter((file) => file.endsWith('.ts'));
 const DEMO = { login: 'demo@example.com', password: 'correct horse battery staple' };
 /** Packing builds the whole package (three tsc runs) on a shared 2-core machine: generous. */
 const SETUP_TIMEOUT_MS = 300_000;
@@ -50,26 +32,6 @@ const STEP_TIMEOUT_MS = 120_000;
 
 const specifierOf = (subpath: string) =>
   subpath === '.' ? manifest.name : `${manifest.name}${subpath.slice(1)}`;
-
-/** `express` of 'express', `@hono/node-server` of '@hono/node-server/x'. */
-function packageOf(specifier: string): string {
-  const parts = specifier.split('/');
-  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!;
-}
-
-/** The packages a file imports by bare name, other than this one. */
-function importedPackages(source: string): string[] {
-  const names = [...source.matchAll(/^import [^;]*? from '([^']+)';$/gm)].map((match) => match[1]!);
-  return [...new Set(names.filter((name) => !name.startsWith('node:')).map(packageOf))].filter(
-    (name) => name !== manifest.name,
-  );
-}
-
-/** The DefinitelyTyped package of each name this repository has installed. */
-const typesOf = (names: string[]) =>
-  names
-    .map((name) => `@types/${name.replace(/^@(.*)\//, '$1__')}`)
-    .filter((types) => existsSync(join(ROOT, 'node_modules', types)));
 
 async function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}) {
   try {
@@ -255,10 +217,6 @@ beforeAll(async () => {
 afterAll(() => {
   if (work) rmSync(work, { recursive: true, force: true });
 });
-
-function readExample(file: string): string {
-  return readFileSync(join(ROOT, 'examples', file), 'utf8');
-}
 
 function writeTsconfig(project: string, name: string, module: Record<string, string>, include: string[]) {
   writeFileSync(
