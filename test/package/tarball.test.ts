@@ -1,15 +1,17 @@
 /**
  * The package as a consumer gets it. `npm pack` (its `prepack` builds) makes the tarball once; it
- * is installed into fresh projects outside this repository, next to only what a user would install
- * themselves (linked from this repository's node_modules, so no registry is needed):
+ * is installed by npm into fresh projects outside this repository, next to only what a user would
+ * install themselves (linked from this repository's node_modules, so no registry is needed):
  *
- * - an ESM project gets the packages the quickstarts import (nothing the docs do not name, so a
- *   missing runtime dependency crashes here as it would for a user), each quickstart of examples/
- *   runs with tsx as the docs say and is driven over HTTP, the bin runs, and `tsc` type-checks the
- *   quickstarts and every subpath under strict `module: NodeNext` and under `bundler` resolution;
- * - a CommonJS project gets every optional peer: a `.cjs` file `require()`s every subpath of the
- *   `exports` map (each must export what its ESM build exports), and a typed CommonJS app
- *   (`tsc` under NodeNext, then run with tsx) serves a protected Express route from a SQLite store.
+ * - an ESM project gets the packages the quickstarts import, and nothing else (the install lines of
+ *   docs/quickstart.md name exactly those: test/package/docs.test.ts), so a missing runtime
+ *   dependency crashes here as it would for a user. Each quickstart of examples/ runs with tsx as
+ *   the docs say and is driven over HTTP; `tsc` (strict, `module: NodeNext`) type-checks them.
+ * - a CommonJS project gets every optional peer: `.cjs` and `.mjs` files `require()` and `import()`
+ *   every subpath of the `exports` map (same export names); `tsc` type-checks every subpath from a
+ *   CommonJS and from an ESM file under NodeNext, and under `bundler` resolution, against the right
+ *   declarations; a typed CommonJS app (tsc, then tsx) serves a protected Express route from a
+ *   SQLite store; one process loads both builds and shares their error classes; the bin runs.
  *
  * Subpaths come from package.json's `exports`, examples from examples/: new ones are covered as
  * they are added.
@@ -26,8 +28,7 @@ import { EXAMPLES, importedPackages, manifest, ROOT, readExample, typesOf } from
 
 const SUBPATHS = Object.keys(manifest.exports).filter((subpath) => subpath !== './package.json');
 const DEMO = { login: 'demo@example.com', password: 'correct horse battery staple' };
-/** Packing builds the package (three tsc runs); each type check is a strict tsc run: on a shared 2-core machine
- * running the rest of the suite, generous. */
+/** Packing builds (three tsc runs), each type check is a tsc run: generous, for a loaded 2-core machine. */
 const SETUP_TIMEOUT_MS = 400_000;
 const STEP_TIMEOUT_MS = 300_000;
 
