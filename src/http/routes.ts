@@ -24,8 +24,9 @@ import { authorizeRefresh } from './authorize.js';
 import { isTokenChars, parseTokenHeader } from './bearer.js';
 import { readJsonBody } from './body.js';
 import { type CorsOptions, createCors } from './cors.js';
+import { csrfForCookieRequest, needsCsrf } from './csrf.js';
 import { jsonResponse } from './errors.js';
-import { readTokenCookie } from './extract.js';
+import { findAccessToken, readTokenCookie } from './extract.js';
 import type { SessionHttp } from './session-http.js';
 import type { HttpRequest, HttpResponse, JwtSession, TokenTransport } from './types.js';
 
@@ -244,36 +245,37 @@ export function createSessionRoutes(http: SessionHttp, options: SessionRoutesOpt
     if (target !== undefined && typeof target !== 'string') {
       throw new RequestError('bad_request', 'refresh_token must be a refresh token or "all"');
     }
-    const { session } = await http.authorize(request, { mode: 'strict' });
-    let revoked: number;
-    let endsCurrent = true;
-    if (target === undefined || target === '') {
-      revoked = await sessions.revokeSession(session.sessionId);
-    } else if (target === 'all') {
-      revoked =
-        session.namespace === null
-          ? await sessions.revokeSession(session.sessionId)
-          : await sessions.revokeNamespace(session.namespace);
-    } else {
-      if (!isTokenChars(target) || target.length > config.maxTokenBytes) {
-        throw new RequestError('bad_request', 'refresh_token must be a refresh token or "all"');
-      }
-      let other: Awaited<ReturnType<typeof sessions.verifyRefresh>>;
-      try {
-        other = await sessions.verifyRefresh(target);
-      } catch (error) {
-        if (error instanceof TokenFormatError)
-          throw new RequestError('bad_request', 'refresh_token is not a valid refresh token');
-        // Expired, revoked or rotated out: nothing left to end.
-        if (error instanceof UnauthorizedError) return json(200, { revoked: 0 });
-        throw error;
-      }
-      if (!sameOwner(other, session)) throw new RequestError('not_found', 'session not found');
-      endsCurrent = other.sessionId === session.sessionId;
-      revoked = await sessions.revokeSession(other.sessionId);
+    if (target === undefined || target === '' || target === 'all') {
+      // Any signature-valid access token of a live session ends it, even one a racing refresh
+      // has just superseded: never "401 while the session lives on" (SECURITY.md).
+      const found = findAccessToken(request, config, 'any');
+      const csrf = needsCsrf(request, found.transport) ? csrfForCookieRequest(request, config) : undefined;
+      const { revoked } = await sessions.logout(found.token, {
+        scope: target === 'all' ? 'all' : 'session',
+        ...(csrf !== undefined && { csrf }),
+      });
+      const response = json(200, { revoked });
+      response.cookies.push(...http.clearCookies());
+      return response;
     }
+    const { session } = await http.authorize(request, { mode: 'strict' });
+    if (!isTokenChars(target) || target.length > config.maxTokenBytes) {
+      throw new RequestError('bad_request', 'refresh_token must be a refresh token or "all"');
+    }
+    let other: Awaited<ReturnType<typeof sessions.verifyRefresh>>;
+    try {
+      other = await sessions.verifyRefresh(target);
+    } catch (error) {
+      if (error instanceof TokenFormatError)
+        throw new RequestError('bad_request', 'refresh_token is not a valid refresh token');
+      // Expired, revoked or rotated out: nothing left to end.
+      if (error instanceof UnauthorizedError) return json(200, { revoked: 0 });
+      throw error;
+    }
+    if (!sameOwner(other, session)) throw new RequestError('not_found', 'session not found');
+    const revoked = await sessions.revokeSession(other.sessionId);
     const response = json(200, { revoked });
-    if (endsCurrent) response.cookies.push(...http.clearCookies());
+    if (other.sessionId === session.sessionId) response.cookies.push(...http.clearCookies());
     return response;
   };
 
@@ -305,6 +307,8 @@ export function createSessionRoutes(http: SessionHttp, options: SessionRoutesOpt
       throw new RequestError('not_found', 'session not found');
     }
     const revoked = await sessions.revokeSession(target.id);
+    // Ended meanwhile by a racing revoke: it is gone, as for an unknown id (never 200 with 0).
+    if (revoked === 0) throw new RequestError('not_found', 'session not found');
     if (target.id !== session.sessionId) return withPatch(json(200, { revoked }), authorized);
     const response = json(200, { revoked });
     response.cookies.push(...http.clearCookies());

@@ -11,6 +11,7 @@ import { resolveConfig } from './config.js';
 import { EngineContext } from './context.js';
 import { getSession, listSessions } from './operations/list-sessions.js';
 import { login } from './operations/login.js';
+import { logout } from './operations/logout.js';
 import { refresh, refreshByAccess } from './operations/renew.js';
 import {
   revokeAll,
@@ -25,6 +26,8 @@ import { verifyAccess } from './operations/verify-access.js';
 import { verifyRefresh } from './operations/verify-refresh.js';
 import type {
   LoginOptions,
+  LogoutOptions,
+  LogoutResult,
   Payload,
   RefreshClaims,
   RefreshOptions,
@@ -123,6 +126,16 @@ export class Sessions<P extends Payload = Payload, R extends Payload = Payload> 
   /** Checks a CSRF token against a session's secret; throws `csrf_invalid` when it does not match. */
   verifyCsrf(sessionId: string, csrfToken: unknown): Promise<void> {
     return verifyCsrf(this.#ctx, sessionId, csrfToken);
+  }
+
+  /**
+   * Logout by access token (Rodauth `logout`): a signature-valid, unexpired access token of a live
+   * session ends that session (or, with `scope: 'all'`, its namespace) whatever raced it — the
+   * current access token, or the one a racing refresh just replaced. Optional CSRF check for
+   * cookie transport (the secret a racing refresh replaced is accepted within the grace window).
+   */
+  logout(accessToken: string, options: LogoutOptions = {}): Promise<LogoutResult> {
+    return logout(this.#ctx, accessToken, options);
   }
 
   /** Ends one session (jwt_sessions `flush_by_uid`). Resolves how many sessions ended (0 or 1). */

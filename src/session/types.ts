@@ -97,6 +97,23 @@ export interface VerifiedAccess<P extends Payload> {
   renewedAccess?: { token: string; expiresAt: Date };
 }
 
+export interface LogoutOptions {
+  /** `session` (default): the token's session; `all`: every session of its namespace. */
+  scope?: 'session' | 'all';
+  /**
+   * The client's CSRF token, when the access token came from a cookie on an unsafe method;
+   * `null`/'' means "required but absent" and fails with `csrf_invalid`.
+   */
+  csrf?: string | null;
+}
+
+export interface LogoutResult {
+  /** Sessions ended (at least 1: a session already gone is `session_not_found`). */
+  revoked: number;
+  sessionId: string;
+  namespace: string | null;
+}
+
 /** One entry of `listSessions`. */
 export interface SessionInfo {
   id: string;

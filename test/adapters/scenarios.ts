@@ -698,6 +698,57 @@ export function defineScenarios(adapter: string, start: StartApp): void {
         );
       });
 
+      it('[R6] racing a refresh of the same session (header): 200 {revoked: 1} and the session ends', async () => {
+        for (let round = 0; round < 10; round++) {
+          const login = await loginHeader();
+          const [refreshed, logout] = await Promise.all([
+            call('POST', '/auth/refresh', { headers: { 'x-refresh-token': login.refresh_token } }),
+            call('POST', '/auth/logout', { headers: { authorization: `Bearer ${login.access_token}` } }),
+          ]);
+          expect(logout.status, logout.text).toBe(200);
+          expect(logout.body).toEqual({ revoked: 1 });
+          expect(await fixture.sessions.getSession(login.session_id)).toBeNull();
+          if (refreshed.status === 200) {
+            expectUnauthorized(await callMe(refreshed.body.access_token), 'session_not_found');
+          }
+        }
+      });
+
+      it('[R6] racing a refresh of the same session (cookies + CSRF): 200 {revoked: 1} and the session ends', async () => {
+        for (let round = 0; round < 5; round++) {
+          const login = await loginCookie();
+          const headers = { cookie: login.cookie, 'x-csrf-token': login.csrf };
+          const [refreshed, logout] = await Promise.all([
+            call('POST', '/auth/refresh', { headers }),
+            call('POST', '/auth/logout', { headers }),
+          ]);
+          expect(logout.status, logout.text).toBe(200);
+          expect(logout.body).toEqual({ revoked: 1 });
+          expect(refreshed.status === 200 || refreshed.status === 401).toBe(true);
+          expect(await fixture.sessions.getSession(login.sessionId)).toBeNull();
+        }
+      });
+
+      it('a token its session no longer knows (an older generation) cannot log out; a second logout: 401', async () => {
+        const login = await loginHeader();
+        const first = await call('POST', '/auth/refresh', {
+          headers: { 'x-refresh-token': login.refresh_token },
+        });
+        await call('POST', '/auth/refresh', { headers: { 'x-refresh-token': first.body.refresh_token } });
+        expectUnauthorized(
+          await call('POST', '/auth/logout', { headers: { authorization: `Bearer ${login.access_token}` } }),
+          'access_revoked',
+        );
+        expect(await fixture.sessions.getSession(login.session_id)).not.toBeNull();
+        const current = await loginHeader();
+        const authorization = `Bearer ${current.access_token}`;
+        expect((await call('POST', '/auth/logout', { headers: { authorization } })).status).toBe(200);
+        expectUnauthorized(
+          await call('POST', '/auth/logout', { headers: { authorization } }),
+          'session_not_found',
+        );
+      });
+
       it('needs a valid access token', async () => {
         expectUnauthorized(await call('POST', '/auth/logout'), 'token_missing');
       });
@@ -763,6 +814,22 @@ export function defineScenarios(adapter: string, start: StartApp): void {
         expect(reply.body).toEqual({ revoked: 1 });
         expectUnauthorized(await callMe(other.access_token), 'session_not_found');
         expect((await callMe(stranger.access_token)).status).toBe(200);
+      });
+
+      it('[R6] DELETE /auth/sessions/:id racing other revokes of it: one 200 {revoked: 1}, the rest 404', async () => {
+        for (let round = 0; round < 5; round++) {
+          const mine = await loginHeader(ALICE);
+          const other = await loginHeader(ALICE);
+          const authorization = `Bearer ${mine.access_token}`;
+          const replies = await Promise.all(
+            [0, 1, 2].map(() =>
+              call('DELETE', `/auth/sessions/${other.session_id}`, { headers: { authorization } }),
+            ),
+          );
+          expect(replies.map((r) => r.status).sort()).toEqual([200, 404, 404]);
+          expect(replies.find((r) => r.status === 200)!.body).toEqual({ revoked: 1 });
+          for (const r of replies.filter((x) => x.status === 404)) expectError(r, 404, 'not_found');
+        }
       });
 
       it('[H2] DELETE with cookie transport needs the CSRF token', async () => {

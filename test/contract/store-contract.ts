@@ -252,6 +252,61 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       }
     });
 
+    it('[R6] logout racing a refresh of the same session ends the session, whichever lands first', async () => {
+      const sessions = await engine();
+      for (let round = 0; round < 10; round++) {
+        const ns = `logout-race-${round}`;
+        const pair = await sessions.login({ namespace: ns });
+        const [refreshed, loggedOut] = await Promise.allSettled([
+          sessions.refresh(pair.refresh),
+          sessions.logout(pair.access),
+        ]);
+        expect(loggedOut).toEqual({
+          status: 'fulfilled',
+          value: { revoked: 1, sessionId: pair.sessionId, namespace: ns },
+        });
+        expect(await sessions.listSessions(ns)).toEqual([]);
+        if (refreshed.status === 'fulfilled') {
+          // The refresh won the race: its tokens died with the session.
+          await expect(sessions.verifyAccess(refreshed.value.access)).rejects.toMatchObject({
+            code: 'session_not_found',
+          });
+          await expect(sessions.refresh(refreshed.value.refresh)).rejects.toBeInstanceOf(SessionError);
+        } else {
+          expect((refreshed.reason as SessionError).code).toBe('session_not_found');
+        }
+      }
+    });
+
+    it('[R6] logout "all" racing refreshes ends every session of the namespace', async () => {
+      const sessions = await engine();
+      const pairs = await Promise.all(
+        Array.from({ length: 5 }, () => sessions.login({ namespace: 'all-race' })),
+      );
+      const [logout] = await Promise.all([
+        sessions.logout(pairs[0]!.access, { scope: 'all' }),
+        ...pairs.map((p) => sessions.refresh(p.refresh).catch(() => undefined)),
+      ]);
+      expect(logout.revoked).toBe(5);
+      expect(await sessions.listSessions('all-race')).toEqual([]);
+    });
+
+    it('[R6] two racing revokes of one session: exactly one ends it (1), the other finds it gone (0)', async () => {
+      const sessions = await engine();
+      for (let round = 0; round < 10; round++) {
+        const pair = await sessions.login({ namespace: `revoke-race-${round}` });
+        const counts = await Promise.all([
+          sessions.revokeSession(pair.sessionId),
+          sessions.revokeSession(pair.sessionId),
+          sessions.logout(pair.access).then(
+            (r) => r.revoked,
+            (error: SessionError) => (error.code === 'session_not_found' ? 0 : Number.NaN),
+          ),
+        ]);
+        expect(counts.sort()).toEqual([0, 0, 1]);
+      }
+    });
+
     it('expiry follows the injected clock: refresh fails a millisecond after the deadline', async () => {
       const sessions = await engine({ idleTimeout: 30 });
       const pair = await sessions.login({ namespace: 'clock' });

@@ -262,6 +262,40 @@ export function serverContract(target: StoreTarget): void {
     expect((await call(url, 'GET', '/api/me', { token: alice.access_token })).status).toBe(200);
   });
 
+  it('[R6] POST /auth/logout racing POST /auth/refresh of the same session: 200 {revoked: 1}, the session ends', async () => {
+    for (let round = 0; round < 10; round++) {
+      const session = await loginHeader(server);
+      const [refreshed, logout] = await Promise.all([
+        call(url, 'POST', '/auth/refresh', { body: { refresh_token: session.refresh_token } }),
+        call(url, 'POST', '/auth/logout', { token: session.access_token, body: {} }),
+      ]);
+      expect(logout.status, JSON.stringify(logout.body)).toBe(200);
+      expect(logout.body).toEqual({ revoked: 1 });
+      const tokens = refreshed.status === 200 ? (refreshed.body as Record<string, string>) : session;
+      expect((await call(url, 'GET', '/api/me', { token: tokens.access_token })).status).toBe(401);
+      const again = await call(url, 'POST', '/auth/refresh', {
+        body: { refresh_token: tokens.refresh_token },
+      });
+      expect(again.status).toBe(401);
+    }
+  });
+
+  it('[R6] DELETE /auth/sessions/:id racing another revoke of it: one 200 {revoked: 1}, the rest 404', async () => {
+    for (let round = 0; round < 5; round++) {
+      const mine = await loginHeader(server);
+      const other = await loginHeader(server);
+      const replies = await Promise.all(
+        [0, 1, 2].map(() =>
+          call(url, 'DELETE', `/auth/sessions/${other.session_id}`, { token: mine.access_token }),
+        ),
+      );
+      const statuses = replies.map((r) => r.status).sort();
+      expect(statuses).toEqual([200, 404, 404]);
+      expect(replies.find((r) => r.status === 200)!.body).toEqual({ revoked: 1 });
+      for (const r of replies.filter((x) => x.status === 404)) expect(r.body.code).toBe('not_found');
+    }
+  });
+
   it('GET /api/me: the verified claims (user payload, sid, jti, iat, exp); 401 without a token', async () => {
     const session = await loginHeader(server);
     const reply = await call(url, 'GET', '/api/me', { token: session.access_token });
