@@ -68,6 +68,7 @@ export class Sessions<P extends Payload = Payload, R extends Payload = Payload> 
       options.clock ?? Date.now,
       options.onEarlyRefresh,
       options.onEvent,
+      options.onError,
     );
   }
 
