@@ -7,7 +7,7 @@
  *   POST   /login          {login, password, transport?}        → tokens (header or cookie transport)
  *   POST   /refresh        X-Refresh-Token | body refresh_token | refresh cookie + X-CSRF-Token
  *   POST   /logout         {refresh_token?: token | "all"}       → {revoked}
- *   GET    /sessions                                            → {sessions: [...]}
+ *   GET    /sessions       ?limit=1..100 (50) &cursor=           → {sessions: [...], next_cursor}
  *   DELETE /sessions/:id                                        → {revoked: 1} | 404
  *   GET    /csrf           a fresh masked CSRF token for the session (cookie clients after a reload)
  */
@@ -19,7 +19,7 @@ import {
   TokenFormatError,
   UnauthorizedError,
 } from '../errors.js';
-import type { Payload, SessionInfo, TokenPair } from '../session/types.js';
+import type { ListSessionsOptions, Payload, SessionInfo, TokenPair } from '../session/types.js';
 import { authorizeRefresh } from './authorize.js';
 import { isTokenChars, parseTokenHeader } from './bearer.js';
 import { readJsonBody } from './body.js';
@@ -93,6 +93,23 @@ const MAX_PASSWORD_LENGTH = 4096;
 const SESSION_ID = /^[A-Za-z0-9_-]{1,128}$/;
 
 const json = (status: number, body: unknown): HttpResponse => jsonResponse(status, body);
+
+/** `?limit=&cursor=` of GET /sessions: a limit must be digits; both are checked by the engine. */
+function pageQuery(url: string): ListSessionsOptions {
+  const query = url.indexOf('?');
+  if (query === -1) return {};
+  const params = new URLSearchParams(url.slice(query + 1));
+  const page: ListSessionsOptions = {};
+  const limit = params.get('limit');
+  if (limit !== null) {
+    if (!/^\d{1,4}$/.test(limit))
+      throw new RequestError('bad_request', 'limit must be a whole number from 1 to 100');
+    page.limit = Number(limit);
+  }
+  const cursor = params.get('cursor');
+  if (cursor !== null) page.cursor = cursor;
+  return page;
+}
 
 function isoSession(info: SessionInfo, currentId: string) {
   return {
@@ -282,15 +299,25 @@ export function createSessionRoutes(http: SessionHttp, options: SessionRoutesOpt
   const list = async (request: HttpRequest): Promise<HttpResponse> => {
     const authorized = await http.authorize(request, { mode: 'strict' });
     const { session } = authorized;
+    const page = pageQuery(request.url);
     let infos: SessionInfo[];
+    let nextCursor: string | null = null;
     if (session.namespace === null) {
       const own = await sessions.getSession(session.sessionId);
       infos = own === null ? [] : [own];
     } else {
-      infos = await sessions.listSessions(session.namespace);
+      try {
+        ({ sessions: infos, nextCursor } = await sessions.listSessions(session.namespace, page));
+      } catch (error) {
+        if (error instanceof InvalidPayloadError) throw new RequestError('bad_request', error.message);
+        throw error;
+      }
     }
     return withPatch(
-      json(200, { sessions: infos.map((info) => isoSession(info, session.sessionId)) }),
+      json(200, {
+        sessions: infos.map((info) => isoSession(info, session.sessionId)),
+        next_cursor: nextCursor,
+      }),
       authorized,
     );
   };

@@ -51,7 +51,9 @@ export function resolveConfig(options: SessionsOptions): EngineConfig {
     cap !== undefined &&
     !(typeof cap === 'number' && Number.isSafeInteger(cap) && cap >= 1 && cap <= MAX_SESSION_CAP)
   ) {
-    throw new ConfigurationError(`maxSessionsPerNamespace must be a whole number from 1 to ${MAX_SESSION_CAP}`);
+    throw new ConfigurationError(
+      `maxSessionsPerNamespace must be a whole number from 1 to ${MAX_SESSION_CAP}`,
+    );
   }
   const idleTimeoutMs = idleTimeout === null ? null : idleTimeout * 1000;
   // Last-used writes are throttled, but often enough that the idle deadline stays accurate.

@@ -9,7 +9,7 @@ import type { Store } from '../stores/store.js';
 import { JwtCodec } from '../tokens/index.js';
 import { resolveConfig } from './config.js';
 import { EngineContext } from './context.js';
-import { getSession, listSessions } from './operations/list-sessions.js';
+import { getSession, listSessionPage, listSessions } from './operations/list-sessions.js';
 import { login } from './operations/login.js';
 import { logout } from './operations/logout.js';
 import { refresh, refreshByAccess } from './operations/renew.js';
@@ -25,6 +25,7 @@ import { csrfToken, verifyCsrf } from './operations/session-csrf.js';
 import { verifyAccess } from './operations/verify-access.js';
 import { verifyRefresh } from './operations/verify-refresh.js';
 import type {
+  ListSessionsOptions,
   LoginOptions,
   LogoutOptions,
   LogoutResult,
@@ -32,6 +33,7 @@ import type {
   RefreshClaims,
   RefreshOptions,
   SessionInfo,
+  SessionPage,
   SessionsOptions,
   TokenPair,
   VerifiedAccess,
@@ -170,8 +172,16 @@ export class Sessions<P extends Payload = Payload, R extends Payload = Payload> 
   }
 
   /** The live sessions of a namespace, oldest first, with their times and device metadata. */
-  listSessions(namespace: string): Promise<SessionInfo[]> {
-    return listSessions(this.#ctx, namespace);
+  listSessions(namespace: string): Promise<SessionInfo[]>;
+  /**
+   * One page of them (`limit` 1-100, default 50), in a stable order; pass `nextCursor` back for
+   * the next page. A cursor this listing did not return is `payload_invalid` (400).
+   */
+  listSessions(namespace: string, options: ListSessionsOptions): Promise<SessionPage>;
+  listSessions(namespace: string, options?: ListSessionsOptions): Promise<SessionInfo[] | SessionPage> {
+    return options === undefined
+      ? listSessions(this.#ctx, namespace)
+      : listSessionPage(this.#ctx, namespace, options);
   }
 
   /** One live session's details, or null. */

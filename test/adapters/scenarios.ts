@@ -764,7 +764,8 @@ export function defineScenarios(adapter: string, start: StartApp): void {
         });
         expect(reply.status).toBe(200);
         expect(reply.headers.get('cache-control')).toBe('no-store');
-        expect(Object.keys(reply.body)).toEqual(['sessions']);
+        expect(Object.keys(reply.body)).toEqual(['sessions', 'next_cursor']);
+        expect(reply.body.next_cursor).toBeNull();
         expect(reply.body.sessions).toHaveLength(2);
         for (const s of reply.body.sessions) {
           expect(Object.keys(s).sort()).toEqual([
@@ -814,6 +815,34 @@ export function defineScenarios(adapter: string, start: StartApp): void {
         expect(reply.body).toEqual({ revoked: 1 });
         expectUnauthorized(await callMe(other.access_token), 'session_not_found');
         expect((await callMe(stranger.access_token)).status).toBe(200);
+      });
+
+      it('[C2] GET /auth/sessions?limit=&cursor=: pages in a stable order; a bad limit or cursor is 400', async () => {
+        await fixture.sessions.revokeNamespace('user-alice');
+        const logins = [];
+        for (let i = 0; i < 5; i++) logins.push(await loginHeader(ALICE));
+        const authorization = `Bearer ${logins[0]!.access_token}`;
+        const seen: string[] = [];
+        let cursor: string | null = null;
+        do {
+          const query: string =
+            cursor === null ? '?limit=2' : `?limit=2&cursor=${encodeURIComponent(cursor)}`;
+          const page = await call('GET', `/auth/sessions${query}`, { headers: { authorization } });
+          expect(page.status).toBe(200);
+          expect(page.body.sessions.length).toBeLessThanOrEqual(2);
+          seen.push(...page.body.sessions.map((s: { id: string }) => s.id));
+          cursor = page.body.next_cursor;
+        } while (cursor !== null);
+        // Every session exactly once (logins in the same millisecond are ordered by id).
+        expect(seen).toHaveLength(5);
+        expect([...seen].sort()).toEqual(logins.map((l) => l.session_id).sort());
+        for (const query of ['?limit=0', '?limit=101', '?limit=abc', '?cursor=not-a-cursor', '?cursor=']) {
+          expectError(
+            await call('GET', `/auth/sessions${query}`, { headers: { authorization } }),
+            400,
+            'bad_request',
+          );
+        }
       });
 
       it('[R6] DELETE /auth/sessions/:id racing other revokes of it: one 200 {revoked: 1}, the rest 404', async () => {

@@ -296,6 +296,40 @@ export function serverContract(target: StoreTarget): void {
     }
   });
 
+  it('[C1][C2] MAX_SESSIONS: 12 concurrent logins of one user leave exactly 3; GET /auth/sessions pages them', async () => {
+    const capped = await serverOn(target.url, { maxSessions: 3 });
+    try {
+      const logins = await Promise.all(Array.from({ length: 12 }, () => loginHeader(capped)));
+      const survivor = logins.find((l) => l !== undefined)!;
+      const listed: string[] = [];
+      let cursor: string | null = null;
+      let token = survivor.access_token;
+      // Some of the 12 sessions were ended by the cap: list with one that is still live.
+      for (const login of logins) {
+        if ((await call(capped.url, 'GET', '/api/me', { token: login.access_token })).status === 200) {
+          token = login.access_token;
+          break;
+        }
+      }
+      do {
+        const query: string = cursor === null ? '?limit=2' : `?limit=2&cursor=${encodeURIComponent(cursor)}`;
+        const page = await call(capped.url, 'GET', `/auth/sessions${query}`, { token });
+        expect(page.status).toBe(200);
+        listed.push(...(page.body.sessions as { id: string }[]).map((s) => s.id));
+        cursor = page.body.next_cursor as string | null;
+      } while (cursor !== null);
+      expect(listed).toHaveLength(3);
+      expect(new Set(listed).size).toBe(3);
+      const bad = await call(capped.url, 'GET', '/auth/sessions?cursor=garbage', { token });
+      expect(bad.status).toBe(400);
+      expect(bad.body.code).toBe('bad_request');
+      expect((await call(capped.url, 'GET', '/auth/sessions?limit=0', { token })).status).toBe(400);
+    } finally {
+      await capped.sessions.revokeNamespace(DEMO_NAMESPACE);
+      await capped.close();
+    }
+  });
+
   it('GET /api/me: the verified claims (user payload, sid, jti, iat, exp); 401 without a token', async () => {
     const session = await loginHeader(server);
     const reply = await call(url, 'GET', '/api/me', { token: session.access_token });
