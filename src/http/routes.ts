@@ -7,7 +7,7 @@
  *   POST   /login          {login, password, transport?}        → tokens (header or cookie transport)
  *   POST   /refresh        X-Refresh-Token | body refresh_token | refresh cookie + X-CSRF-Token
  *   POST   /logout         {refresh_token?: token | "all"}       → {revoked}
- *   GET    /sessions                                            → {sessions: [...]}
+ *   GET    /sessions       ?limit=1..100 (50) &cursor=           → {sessions: [...], next_cursor}
  *   DELETE /sessions/:id                                        → {revoked: 1} | 404
  *   GET    /csrf           a fresh masked CSRF token for the session (cookie clients after a reload)
  *   GET    /session        the session's state + a fresh CSRF token (browser clients resuming after a
@@ -21,13 +21,14 @@ import {
   TokenFormatError,
   UnauthorizedError,
 } from '../errors.js';
-import type { Payload, SessionInfo, TokenPair } from '../session/types.js';
+import type { ListSessionsOptions, Payload, SessionInfo, TokenPair } from '../session/types.js';
 import { authorizeRefresh } from './authorize.js';
 import { isTokenChars, parseTokenHeader } from './bearer.js';
 import { readJsonBody } from './body.js';
 import { type CorsOptions, createCors } from './cors.js';
+import { csrfForCookieRequest, needsCsrf } from './csrf.js';
 import { jsonResponse } from './errors.js';
-import { findRefreshToken, readTokenCookie } from './extract.js';
+import { findAccessToken, findRefreshToken, readTokenCookie } from './extract.js';
 import type { SessionHttp } from './session-http.js';
 import type { Authorized, HttpRequest, HttpResponse, JwtSession, TokenTransport } from './types.js';
 
@@ -106,6 +107,23 @@ function checkCredential(body: Record<string, unknown>, field: 'login' | 'passwo
     throw new RequestError('bad_request', `${field} must be at most ${max} characters (got ${value.length})`);
   }
   return value;
+}
+
+/** `?limit=&cursor=` of GET /sessions: a limit must be digits; both are checked by the engine. */
+function pageQuery(url: string): ListSessionsOptions {
+  const query = url.indexOf('?');
+  if (query === -1) return {};
+  const params = new URLSearchParams(url.slice(query + 1));
+  const page: ListSessionsOptions = {};
+  const limit = params.get('limit');
+  if (limit !== null) {
+    if (!/^\d{1,4}$/.test(limit))
+      throw new RequestError('bad_request', 'limit must be a whole number from 1 to 100');
+    page.limit = Number(limit);
+  }
+  const cursor = params.get('cursor');
+  if (cursor !== null) page.cursor = cursor;
+  return page;
 }
 
 function isoSession(info: SessionInfo, currentId: string) {
@@ -257,51 +275,62 @@ export function createSessionRoutes(http: SessionHttp, options: SessionRoutesOpt
     if (target !== undefined && typeof target !== 'string') {
       throw new RequestError('bad_request', 'refresh_token must be a refresh token or "all"');
     }
-    const { session } = await http.authorize(request, { mode: 'strict' });
-    let revoked: number;
-    let endsCurrent = true;
-    if (target === undefined || target === '') {
-      revoked = await sessions.revokeSession(session.sessionId);
-    } else if (target === 'all') {
-      revoked =
-        session.namespace === null
-          ? await sessions.revokeSession(session.sessionId)
-          : await sessions.revokeNamespace(session.namespace);
-    } else {
-      if (!isTokenChars(target) || target.length > config.maxTokenBytes) {
-        throw new RequestError('bad_request', 'refresh_token must be a refresh token or "all"');
-      }
-      let other: Awaited<ReturnType<typeof sessions.verifyRefresh>>;
-      try {
-        other = await sessions.verifyRefresh(target);
-      } catch (error) {
-        if (error instanceof TokenFormatError)
-          throw new RequestError('bad_request', 'refresh_token is not a valid refresh token');
-        // Expired, revoked or rotated out: nothing left to end.
-        if (error instanceof UnauthorizedError) return json(200, { revoked: 0 });
-        throw error;
-      }
-      if (!sameOwner(other, session)) throw new RequestError('not_found', 'session not found');
-      endsCurrent = other.sessionId === session.sessionId;
-      revoked = await sessions.revokeSession(other.sessionId);
+    if (target === undefined || target === '' || target === 'all') {
+      // Any signature-valid access token of a live session ends it, even one a racing refresh
+      // has just superseded: never "401 while the session lives on" (SECURITY.md).
+      const found = findAccessToken(request, config, 'any');
+      const csrf = needsCsrf(request, found.transport) ? csrfForCookieRequest(request, config) : undefined;
+      const { revoked } = await sessions.logout(found.token, {
+        scope: target === 'all' ? 'all' : 'session',
+        ...(csrf !== undefined && { csrf }),
+      });
+      const response = json(200, { revoked });
+      response.cookies.push(...http.clearCookies());
+      return response;
     }
+    const { session } = await http.authorize(request, { mode: 'strict' });
+    if (!isTokenChars(target) || target.length > config.maxTokenBytes) {
+      throw new RequestError('bad_request', 'refresh_token must be a refresh token or "all"');
+    }
+    let other: Awaited<ReturnType<typeof sessions.verifyRefresh>>;
+    try {
+      other = await sessions.verifyRefresh(target);
+    } catch (error) {
+      if (error instanceof TokenFormatError)
+        throw new RequestError('bad_request', 'refresh_token is not a valid refresh token');
+      // Expired, revoked or rotated out: nothing left to end.
+      if (error instanceof UnauthorizedError) return json(200, { revoked: 0 });
+      throw error;
+    }
+    if (!sameOwner(other, session)) throw new RequestError('not_found', 'session not found');
+    const revoked = await sessions.revokeSession(other.sessionId);
     const response = json(200, { revoked });
-    if (endsCurrent) response.cookies.push(...http.clearCookies());
+    if (other.sessionId === session.sessionId) response.cookies.push(...http.clearCookies());
     return response;
   };
 
   const list = async (request: HttpRequest): Promise<HttpResponse> => {
     const authorized = await http.authorize(request, { mode: 'strict' });
     const { session } = authorized;
+    const page = pageQuery(request.url);
     let infos: SessionInfo[];
+    let nextCursor: string | null = null;
     if (session.namespace === null) {
       const own = await sessions.getSession(session.sessionId);
       infos = own === null ? [] : [own];
     } else {
-      infos = await sessions.listSessions(session.namespace);
+      try {
+        ({ sessions: infos, nextCursor } = await sessions.listSessions(session.namespace, page));
+      } catch (error) {
+        if (error instanceof InvalidPayloadError) throw new RequestError('bad_request', error.message);
+        throw error;
+      }
     }
     return withPatch(
-      json(200, { sessions: infos.map((info) => isoSession(info, session.sessionId)) }),
+      json(200, {
+        sessions: infos.map((info) => isoSession(info, session.sessionId)),
+        next_cursor: nextCursor,
+      }),
       authorized,
     );
   };
@@ -318,6 +347,8 @@ export function createSessionRoutes(http: SessionHttp, options: SessionRoutesOpt
       throw new RequestError('not_found', 'session not found');
     }
     const revoked = await sessions.revokeSession(target.id);
+    // Ended meanwhile by a racing revoke: it is gone, as for an unknown id (never 200 with 0).
+    if (revoked === 0) throw new RequestError('not_found', 'session not found');
     if (target.id !== session.sessionId) return withPatch(json(200, { revoked }), authorized);
     const response = json(200, { revoked });
     response.cookies.push(...http.clearCookies());

@@ -4,6 +4,7 @@
  * or a half-configured server.
  */
 import { readFileSync } from 'node:fs';
+import { MAX_SESSION_CAP } from '../session/config.js';
 import { ALGORITHMS, type Algorithm, isAlgorithm } from '../tokens/index.js';
 import { describeStoreUrl, parseStoreUrl, type StoreSpec } from './store-url.js';
 
@@ -33,6 +34,8 @@ export interface ServerConfig {
   absoluteTimeout?: number;
   /** Sliding expiration: share of the access lifetime after which a request gets a renewed token (unset: off). */
   slidingRenewAfter?: number;
+  /** Live sessions per user; a login beyond it ends the user's least recently used session. */
+  maxSessions?: number;
   /** Secure attribute of the token cookies. Default true (browsers accept it on http://localhost). */
   cookieSecure: boolean;
   /** pino level, or false for no request log (tests). Default `info`. */
@@ -156,6 +159,8 @@ export function configFromEnv(env: Env = process.env): ServerConfig {
   const absolute = integer(env, 'ABSOLUTE_TIMEOUT', undefined, 1, MAX_SECONDS);
   if (idle !== undefined) config.idleTimeout = idle;
   if (absolute !== undefined) config.absoluteTimeout = absolute;
+  const maxSessions = integer(env, 'MAX_SESSIONS', undefined, 1, MAX_SESSION_CAP);
+  if (maxSessions !== undefined) config.maxSessions = maxSessions;
   if (secret !== undefined) config.secret = secret;
   if (privateKeyRaw !== undefined) config.privateKey = privateKeyFrom(privateKeyRaw);
   const spaDir = present(env, 'SPA_DIR');
@@ -174,5 +179,6 @@ export function describeConfig(config: ServerConfig): string {
   ];
   if (config.idleTimeout !== undefined) parts.push(`idle ${config.idleTimeout}s`);
   if (config.absoluteTimeout !== undefined) parts.push(`absolute ${config.absoluteTimeout}s`);
+  if (config.maxSessions !== undefined) parts.push(`max ${config.maxSessions} sessions per user`);
   return parts.join(', ');
 }

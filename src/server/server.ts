@@ -142,11 +142,18 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       ...(config.idleTimeout !== undefined && { idleTimeout: config.idleTimeout }),
       ...(config.absoluteTimeout !== undefined && { absoluteTimeout: config.absoluteTimeout }),
       ...(config.slidingRenewAfter !== undefined && { slidingRenewAfter: config.slidingRenewAfter }),
+      ...(config.maxSessions !== undefined && { maxSessionsPerNamespace: config.maxSessions }),
       onEvent: (event) => {
         if (event.type === 'reuse_detected') {
           app.log.warn({ session: event.sessionId }, 'refresh token reuse detected: session revoked');
+        } else if (event.type === 'revoke' && event.scope === 'cap') {
+          app.log.info(
+            { session: event.sessionId, namespace: event.namespace },
+            'session ended by MAX_SESSIONS: least recently used beyond the cap',
+          );
         }
       },
+      onError: (error) => app.log.warn({ err: error }, 'session store error'),
     });
   } catch (error) {
     await opened.close().catch(() => {});

@@ -15,7 +15,11 @@ export interface EngineConfig {
   slidingRenewAfter: number | null;
   touchIntervalMs: number;
   maxTokenBytes: number;
+  maxSessionsPerNamespace: number | null;
 }
+
+/** The largest session cap accepted: a login trims by reading the namespace, so keep it modest. */
+export const MAX_SESSION_CAP = 10_000;
 
 function wholeSeconds(name: string, value: unknown, fallback: number | null, min: number): number | null {
   if (value === undefined || value === null) return fallback;
@@ -42,6 +46,15 @@ export function resolveConfig(options: SessionsOptions): EngineConfig {
   if (verifyMode !== 'strict' && verifyMode !== 'stateless') {
     throw new ConfigurationError("verifyMode must be 'strict' or 'stateless'");
   }
+  const cap = options.maxSessionsPerNamespace;
+  if (
+    cap !== undefined &&
+    !(typeof cap === 'number' && Number.isSafeInteger(cap) && cap >= 1 && cap <= MAX_SESSION_CAP)
+  ) {
+    throw new ConfigurationError(
+      `maxSessionsPerNamespace must be a whole number from 1 to ${MAX_SESSION_CAP}`,
+    );
+  }
   const idleTimeoutMs = idleTimeout === null ? null : idleTimeout * 1000;
   // Last-used writes are throttled, but often enough that the idle deadline stays accurate.
   const touchIntervalMs = Math.min(
@@ -59,5 +72,6 @@ export function resolveConfig(options: SessionsOptions): EngineConfig {
     slidingRenewAfter: sliding ?? null,
     touchIntervalMs,
     maxTokenBytes: options.maxTokenBytes ?? 8192,
+    maxSessionsPerNamespace: cap ?? null,
   };
 }

@@ -20,15 +20,32 @@ export class EngineContext {
     readonly clock: () => number,
     readonly onEarlyRefresh: EarlyRefreshHook | undefined,
     readonly onEvent: ((event: SessionEvent) => void) | undefined,
+    readonly onError: ((error: JwtSessionsError) => void) | undefined,
   ) {}
 
-  /** Every store call: typed errors pass through; anything else fails closed as store_unavailable. */
+  /**
+   * Every store call: typed errors pass through; anything else fails closed as store_unavailable.
+   * Either way the error reaches `onError` first, so no store failure goes unreported.
+   */
   async storeCall<T>(operation: () => Promise<T>): Promise<T> {
     try {
       return await operation();
     } catch (error) {
-      if (error instanceof JwtSessionsError) throw error;
-      throw new StoreUnavailableError('session store unavailable', { cause: error });
+      const failure =
+        error instanceof JwtSessionsError
+          ? error
+          : new StoreUnavailableError('session store unavailable', { cause: error });
+      this.#report(failure);
+      throw failure;
+    }
+  }
+
+  #report(error: JwtSessionsError): void {
+    if (this.onError === undefined) return;
+    try {
+      this.onError(error);
+    } catch {
+      // Reporting never changes what the caller sees.
     }
   }
 

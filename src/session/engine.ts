@@ -9,8 +9,9 @@ import type { Store } from '../stores/store.js';
 import { JwtCodec } from '../tokens/index.js';
 import { resolveConfig } from './config.js';
 import { EngineContext } from './context.js';
-import { getSession, listSessions } from './operations/list-sessions.js';
+import { getSession, listSessionPage, listSessions } from './operations/list-sessions.js';
 import { login } from './operations/login.js';
+import { logout } from './operations/logout.js';
 import { refresh, refreshByAccess } from './operations/renew.js';
 import {
   revokeAll,
@@ -24,11 +25,15 @@ import { csrfToken, verifyCsrf } from './operations/session-csrf.js';
 import { verifyAccess } from './operations/verify-access.js';
 import { verifyRefresh } from './operations/verify-refresh.js';
 import type {
+  ListSessionsOptions,
   LoginOptions,
+  LogoutOptions,
+  LogoutResult,
   Payload,
   RefreshClaims,
   RefreshOptions,
   SessionInfo,
+  SessionPage,
   SessionsOptions,
   TokenPair,
   VerifiedAccess,
@@ -65,6 +70,7 @@ export class Sessions<P extends Payload = Payload, R extends Payload = Payload> 
       options.clock ?? Date.now,
       options.onEarlyRefresh,
       options.onEvent,
+      options.onError,
     );
   }
 
@@ -125,6 +131,16 @@ export class Sessions<P extends Payload = Payload, R extends Payload = Payload> 
     return verifyCsrf(this.#ctx, sessionId, csrfToken);
   }
 
+  /**
+   * Logout by access token (Rodauth `logout`): a signature-valid, unexpired access token of a live
+   * session ends that session (or, with `scope: 'all'`, its namespace) whatever raced it — the
+   * current access token, or the one a racing refresh just replaced. Optional CSRF check for
+   * cookie transport (the secret a racing refresh replaced is accepted within the grace window).
+   */
+  logout(accessToken: string, options: LogoutOptions = {}): Promise<LogoutResult> {
+    return logout(this.#ctx, accessToken, options);
+  }
+
   /** Ends one session (jwt_sessions `flush_by_uid`). Resolves how many sessions ended (0 or 1). */
   revokeSession(sessionId: string): Promise<number> {
     return revokeSession(this.#ctx, sessionId);
@@ -156,8 +172,16 @@ export class Sessions<P extends Payload = Payload, R extends Payload = Payload> 
   }
 
   /** The live sessions of a namespace, oldest first, with their times and device metadata. */
-  listSessions(namespace: string): Promise<SessionInfo[]> {
-    return listSessions(this.#ctx, namespace);
+  listSessions(namespace: string): Promise<SessionInfo[]>;
+  /**
+   * One page of them (`limit` 1-100, default 50), in a stable order; pass `nextCursor` back for
+   * the next page. A cursor this listing did not return is `payload_invalid` (400).
+   */
+  listSessions(namespace: string, options: ListSessionsOptions): Promise<SessionPage>;
+  listSessions(namespace: string, options?: ListSessionsOptions): Promise<SessionInfo[] | SessionPage> {
+    return options === undefined
+      ? listSessions(this.#ctx, namespace)
+      : listSessionPage(this.#ctx, namespace, options);
   }
 
   /** One live session's details, or null. */

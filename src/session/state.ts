@@ -29,6 +29,17 @@ export interface SessionState {
   pau: number;
   /** CSRF secret (base64url). */
   c: string;
+  /**
+   * The CSRF secret a refresh replaced, and until when (ms) logout still accepts it: a logout
+   * racing a refresh carries the old one. Absent in records written before it existed.
+   */
+  pc?: string | null;
+  pcu?: number;
+  /**
+   * The access token id the latest renewal replaced: logout still accepts it (until its own
+   * `exp`), so a logout racing a refresh ends the session. Absent in older records.
+   */
+  ra?: string | null;
   /** Refresh by access allowed. */
   rba: boolean;
   /** Per-session access and refresh lifetimes (seconds). */

@@ -1,3 +1,4 @@
+import type { JwtSessionsError } from '../errors.js';
 import type { Store } from '../stores/store.js';
 import type { JwtClaims, KeyRing, KeyRingOptions } from '../tokens/index.js';
 
@@ -97,6 +98,38 @@ export interface VerifiedAccess<P extends Payload> {
   renewedAccess?: { token: string; expiresAt: Date };
 }
 
+export interface LogoutOptions {
+  /** `session` (default): the token's session; `all`: every session of its namespace. */
+  scope?: 'session' | 'all';
+  /**
+   * The client's CSRF token, when the access token came from a cookie on an unsafe method;
+   * `null`/'' means "required but absent" and fails with `csrf_invalid`.
+   */
+  csrf?: string | null;
+}
+
+export interface LogoutResult {
+  /** Sessions ended (at least 1: a session already gone is `session_not_found`). */
+  revoked: number;
+  sessionId: string;
+  namespace: string | null;
+}
+
+/** Paging of `listSessions`. */
+export interface ListSessionsOptions {
+  /** Sessions per page, 1 to 100. Default 50. */
+  limit?: number;
+  /** `nextCursor` of the previous page; absent for the first page. */
+  cursor?: string;
+}
+
+/** One page of `listSessions`, oldest first (creation time, then id). */
+export interface SessionPage {
+  sessions: SessionInfo[];
+  /** Opaque; pass it back for the next page. Null on the last page. */
+  nextCursor: string | null;
+}
+
 /** One entry of `listSessions`. */
 export interface SessionInfo {
   id: string;
@@ -114,7 +147,8 @@ export type SessionEvent =
   | { type: 'reuse_detected'; sessionId: string; namespace: string | null }
   | {
       type: 'revoke';
-      scope: 'session' | 'namespace' | 'namespace_access' | 'all';
+      /** `cap`: a login beyond `maxSessionsPerNamespace` ended this least recently used session. */
+      scope: 'session' | 'namespace' | 'namespace_access' | 'all' | 'cap';
       sessionId?: string;
       namespace?: string;
       count: number;
@@ -154,6 +188,17 @@ export interface SessionsOptions {
   onEarlyRefresh?: EarlyRefreshHook;
   /** Audit/metrics hook; errors it throws are swallowed (never break auth). */
   onEvent?: (event: SessionEvent) => void;
+  /**
+   * Called with every store failure inside an operation (the `store_unavailable` error, its driver
+   * error as `cause`, or a store's own typed error such as a missing schema), before the operation
+   * rejects with it. Errors it throws are swallowed.
+   */
+  onError?: (error: JwtSessionsError) => void;
+  /**
+   * Live sessions per namespace (e.g. per user): a login beyond it ends the namespace's least
+   * recently used sessions (a `revoke` event with scope `cap` each). Default: no cap.
+   */
+  maxSessionsPerNamespace?: number;
   /** Milliseconds clock, for tests. Default Date.now. */
   clock?: () => number;
   /** Minimum seconds between last-used writes on verify (keeps verify read-only). Default 60, capped at idleTimeout/4. */

@@ -733,6 +733,57 @@ export function defineScenarios(adapter: string, start: StartApp): void {
         );
       });
 
+      it('[R6] racing a refresh of the same session (header): 200 {revoked: 1} and the session ends', async () => {
+        for (let round = 0; round < 10; round++) {
+          const login = await loginHeader();
+          const [refreshed, logout] = await Promise.all([
+            call('POST', '/auth/refresh', { headers: { 'x-refresh-token': login.refresh_token } }),
+            call('POST', '/auth/logout', { headers: { authorization: `Bearer ${login.access_token}` } }),
+          ]);
+          expect(logout.status, logout.text).toBe(200);
+          expect(logout.body).toEqual({ revoked: 1 });
+          expect(await fixture.sessions.getSession(login.session_id)).toBeNull();
+          if (refreshed.status === 200) {
+            expectUnauthorized(await callMe(refreshed.body.access_token), 'session_not_found');
+          }
+        }
+      });
+
+      it('[R6] racing a refresh of the same session (cookies + CSRF): 200 {revoked: 1} and the session ends', async () => {
+        for (let round = 0; round < 5; round++) {
+          const login = await loginCookie();
+          const headers = { cookie: login.cookie, 'x-csrf-token': login.csrf };
+          const [refreshed, logout] = await Promise.all([
+            call('POST', '/auth/refresh', { headers }),
+            call('POST', '/auth/logout', { headers }),
+          ]);
+          expect(logout.status, logout.text).toBe(200);
+          expect(logout.body).toEqual({ revoked: 1 });
+          expect(refreshed.status === 200 || refreshed.status === 401).toBe(true);
+          expect(await fixture.sessions.getSession(login.sessionId)).toBeNull();
+        }
+      });
+
+      it('a token its session no longer knows (an older generation) cannot log out; a second logout: 401', async () => {
+        const login = await loginHeader();
+        const first = await call('POST', '/auth/refresh', {
+          headers: { 'x-refresh-token': login.refresh_token },
+        });
+        await call('POST', '/auth/refresh', { headers: { 'x-refresh-token': first.body.refresh_token } });
+        expectUnauthorized(
+          await call('POST', '/auth/logout', { headers: { authorization: `Bearer ${login.access_token}` } }),
+          'access_revoked',
+        );
+        expect(await fixture.sessions.getSession(login.session_id)).not.toBeNull();
+        const current = await loginHeader();
+        const authorization = `Bearer ${current.access_token}`;
+        expect((await call('POST', '/auth/logout', { headers: { authorization } })).status).toBe(200);
+        expectUnauthorized(
+          await call('POST', '/auth/logout', { headers: { authorization } }),
+          'session_not_found',
+        );
+      });
+
       it('needs a valid access token', async () => {
         expectUnauthorized(await call('POST', '/auth/logout'), 'token_missing');
       });
@@ -748,7 +799,8 @@ export function defineScenarios(adapter: string, start: StartApp): void {
         });
         expect(reply.status).toBe(200);
         expect(reply.headers.get('cache-control')).toBe('no-store');
-        expect(Object.keys(reply.body)).toEqual(['sessions']);
+        expect(Object.keys(reply.body)).toEqual(['sessions', 'next_cursor']);
+        expect(reply.body.next_cursor).toBeNull();
         expect(reply.body.sessions).toHaveLength(2);
         for (const s of reply.body.sessions) {
           expect(Object.keys(s).sort()).toEqual([
@@ -798,6 +850,50 @@ export function defineScenarios(adapter: string, start: StartApp): void {
         expect(reply.body).toEqual({ revoked: 1 });
         expectUnauthorized(await callMe(other.access_token), 'session_not_found');
         expect((await callMe(stranger.access_token)).status).toBe(200);
+      });
+
+      it('[C2] GET /auth/sessions?limit=&cursor=: pages in a stable order; a bad limit or cursor is 400', async () => {
+        await fixture.sessions.revokeNamespace('user-alice');
+        const logins = [];
+        for (let i = 0; i < 5; i++) logins.push(await loginHeader(ALICE));
+        const authorization = `Bearer ${logins[0]!.access_token}`;
+        const seen: string[] = [];
+        let cursor: string | null = null;
+        do {
+          const query: string =
+            cursor === null ? '?limit=2' : `?limit=2&cursor=${encodeURIComponent(cursor)}`;
+          const page = await call('GET', `/auth/sessions${query}`, { headers: { authorization } });
+          expect(page.status).toBe(200);
+          expect(page.body.sessions.length).toBeLessThanOrEqual(2);
+          seen.push(...page.body.sessions.map((s: { id: string }) => s.id));
+          cursor = page.body.next_cursor;
+        } while (cursor !== null);
+        // Every session exactly once (logins in the same millisecond are ordered by id).
+        expect(seen).toHaveLength(5);
+        expect([...seen].sort()).toEqual(logins.map((l) => l.session_id).sort());
+        for (const query of ['?limit=0', '?limit=101', '?limit=abc', '?cursor=not-a-cursor', '?cursor=']) {
+          expectError(
+            await call('GET', `/auth/sessions${query}`, { headers: { authorization } }),
+            400,
+            'bad_request',
+          );
+        }
+      });
+
+      it('[R6] DELETE /auth/sessions/:id racing other revokes of it: one 200 {revoked: 1}, the rest 404', async () => {
+        for (let round = 0; round < 5; round++) {
+          const mine = await loginHeader(ALICE);
+          const other = await loginHeader(ALICE);
+          const authorization = `Bearer ${mine.access_token}`;
+          const replies = await Promise.all(
+            [0, 1, 2].map(() =>
+              call('DELETE', `/auth/sessions/${other.session_id}`, { headers: { authorization } }),
+            ),
+          );
+          expect(replies.map((r) => r.status).sort()).toEqual([200, 404, 404]);
+          expect(replies.find((r) => r.status === 200)!.body).toEqual({ revoked: 1 });
+          for (const r of replies.filter((x) => x.status === 404)) expectError(r, 404, 'not_found');
+        }
       });
 
       it('[H2] DELETE with cookie transport needs the CSRF token', async () => {

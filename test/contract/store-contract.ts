@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { SessionError } from '../../src/errors.js';
 import { createSessions } from '../../src/session/engine.js';
+import type { SessionEvent } from '../../src/session/types.js';
 import type { Store, StoredSession } from '../../src/stores/store.js';
 import { record, T0 } from '../support/records.js';
 
@@ -173,7 +174,13 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
     const handles: StoreHandle[] = [];
     let now = T0;
     async function engine(
-      options: { reuseGrace?: number; rotateRefresh?: boolean; idleTimeout?: number } = {},
+      options: {
+        reuseGrace?: number;
+        rotateRefresh?: boolean;
+        idleTimeout?: number;
+        maxSessionsPerNamespace?: number;
+        onEvent?: (event: SessionEvent) => void;
+      } = {},
     ) {
       const handle = await factory();
       handles.push(handle);
@@ -250,6 +257,155 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         expect(await sessions.listSessions(`race-${round}`)).toEqual([]);
         await expect(sessions.refresh(pair.refresh)).rejects.toBeInstanceOf(SessionError);
       }
+    });
+
+    it('[R6] logout racing a refresh of the same session ends the session, whichever lands first', async () => {
+      const sessions = await engine();
+      for (let round = 0; round < 10; round++) {
+        const ns = `logout-race-${round}`;
+        const pair = await sessions.login({ namespace: ns });
+        const [refreshed, loggedOut] = await Promise.allSettled([
+          sessions.refresh(pair.refresh),
+          sessions.logout(pair.access),
+        ]);
+        expect(loggedOut).toEqual({
+          status: 'fulfilled',
+          value: { revoked: 1, sessionId: pair.sessionId, namespace: ns },
+        });
+        expect(await sessions.listSessions(ns)).toEqual([]);
+        if (refreshed.status === 'fulfilled') {
+          // The refresh won the race: its tokens died with the session.
+          await expect(sessions.verifyAccess(refreshed.value.access)).rejects.toMatchObject({
+            code: 'session_not_found',
+          });
+          await expect(sessions.refresh(refreshed.value.refresh)).rejects.toBeInstanceOf(SessionError);
+        } else {
+          expect((refreshed.reason as SessionError).code).toBe('session_not_found');
+        }
+      }
+    });
+
+    it('[R6] logout "all" racing refreshes ends every session of the namespace', async () => {
+      const sessions = await engine();
+      const pairs = await Promise.all(
+        Array.from({ length: 5 }, () => sessions.login({ namespace: 'all-race' })),
+      );
+      const [logout] = await Promise.all([
+        sessions.logout(pairs[0]!.access, { scope: 'all' }),
+        ...pairs.map((p) => sessions.refresh(p.refresh).catch(() => undefined)),
+      ]);
+      expect(logout.revoked).toBe(5);
+      expect(await sessions.listSessions('all-race')).toEqual([]);
+    });
+
+    it('[R6] two racing revokes of one session: exactly one ends it (1), the other finds it gone (0)', async () => {
+      const sessions = await engine();
+      for (let round = 0; round < 10; round++) {
+        const pair = await sessions.login({ namespace: `revoke-race-${round}` });
+        const counts = await Promise.all([
+          sessions.revokeSession(pair.sessionId),
+          sessions.revokeSession(pair.sessionId),
+          sessions.logout(pair.access).then(
+            (r) => r.revoked,
+            (error: SessionError) => (error.code === 'session_not_found' ? 0 : Number.NaN),
+          ),
+        ]);
+        expect(counts.sort()).toEqual([0, 0, 1]);
+      }
+    });
+
+    it('[C1] maxSessionsPerNamespace: 50 concurrent logins with a cap of 5 leave exactly 5, each ending reported once', async () => {
+      const events: SessionEvent[] = [];
+      const sessions = await engine({ maxSessionsPerNamespace: 5, onEvent: (event) => events.push(event) });
+      // A second engine (another app instance) on the same store: the cap holds across instances.
+      const instance = createSessions({
+        keys: { signing: { alg: 'HS256', key: 'contract-suite-secret-0123456789abcdef', kid: 'k1' } },
+        store: sessions.store,
+        clock: () => now,
+        maxSessionsPerNamespace: 5,
+        onEvent: (event) => events.push(event),
+      });
+      const other = await sessions.login({ namespace: 'cap-bystander' });
+      const pairs = await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          (i % 2 === 0 ? sessions : instance).login({ namespace: 'capped' }),
+        ),
+      );
+      const live = await sessions.listSessions('capped');
+      expect(live).toHaveLength(5);
+      const capped = events.filter((e) => e.type === 'revoke' && e.scope === 'cap');
+      expect(capped).toHaveLength(45);
+      expect(new Set(capped.map((e) => (e as { sessionId: string }).sessionId)).size).toBe(45);
+      const liveIds = new Set(live.map((s) => s.id));
+      for (const e of capped) expect(liveIds.has((e as { sessionId: string }).sessionId)).toBe(false);
+      for (const pair of pairs.filter((p) => !liveIds.has(p.sessionId))) {
+        await expect(sessions.refresh(pair.refresh)).rejects.toMatchObject({ code: 'session_not_found' });
+      }
+      expect(await sessions.getSession(other.sessionId)).not.toBeNull();
+    });
+
+    it('[C1] the cap ends the least recently used session, not the oldest', async () => {
+      const sessions = await engine({ maxSessionsPerNamespace: 2 });
+      const first = await sessions.login({ namespace: 'lru' });
+      now += 1000;
+      const second = await sessions.login({ namespace: 'lru' });
+      now += 1000;
+      await sessions.refresh(first.refresh); // the first session is now the most recently used
+      now += 1000;
+      const third = await sessions.login({ namespace: 'lru' });
+      expect((await sessions.listSessions('lru')).map((s) => s.id).sort()).toEqual(
+        [first.sessionId, third.sessionId].sort(),
+      );
+      expect(await sessions.getSession(second.sessionId)).toBeNull();
+    });
+
+    it('[C2] paged listing: stable order, every session exactly once, opaque validated cursor', async () => {
+      const sessions = await engine();
+      const ids: string[] = [];
+      for (let i = 0; i < 7; i++) {
+        ids.push((await sessions.login({ namespace: 'paged' })).sessionId);
+        now += 1; // distinct creation times, plus id order within equal ones
+      }
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const page = await sessions.listSessions('paged', {
+          limit: 3,
+          ...(cursor !== undefined && { cursor }),
+        });
+        pages++;
+        seen.push(...page.sessions.map((s) => s.id));
+        if (pages === 1) {
+          // A session created between pages comes last; one ended between pages is simply gone.
+          ids.push((await sessions.login({ namespace: 'paged' })).sessionId);
+          await sessions.revokeSession(ids[5]!);
+        }
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor !== undefined);
+      expect(seen).toEqual(ids.filter((_, i) => i !== 5));
+      expect(pages).toBe(3);
+      const everything = await sessions.listSessions('paged', { limit: 100 });
+      expect(everything.nextCursor).toBeNull();
+      expect(everything.sessions.map((s) => s.id)).toEqual(seen);
+      for (const bad of [
+        '',
+        'not a cursor',
+        'bm90LWpzb24',
+        Buffer.from('[1,"x"]').toString('base64url'),
+        'a'.repeat(300),
+      ]) {
+        await expect(sessions.listSessions('paged', { cursor: bad })).rejects.toMatchObject({
+          code: 'payload_invalid',
+          status: 400,
+        });
+      }
+      for (const limit of [0, 101, 1.5, Number.NaN]) {
+        await expect(sessions.listSessions('paged', { limit })).rejects.toMatchObject({
+          code: 'payload_invalid',
+        });
+      }
+      expect((await sessions.listSessions('paged', {})).sessions).toHaveLength(7);
     });
 
     it('expiry follows the injected clock: refresh fails a millisecond after the deadline', async () => {

@@ -88,6 +88,12 @@ describe('configFromEnv', () => {
     for (const value of ['-1', '2.5', 'off', '3601']) refused({ REUSE_GRACE: value }, 'REUSE_GRACE');
   });
 
+  it('MAX_SESSIONS: a whole number from 1 to 10000, unset by default', () => {
+    expect(configFromEnv({}).maxSessions).toBeUndefined();
+    expect(configFromEnv({ MAX_SESSIONS: '5' }).maxSessions).toBe(5);
+    for (const value of ['0', '-1', '2.5', 'five', '10001']) refused({ MAX_SESSIONS: value }, 'MAX_SESSIONS');
+  });
+
   it('ACCESS_TTL longer than REFRESH_TTL is refused', () => {
     const message = refused({ ACCESS_TTL: '7200', REFRESH_TTL: '3600' }, 'ACCESS_TTL');
     expect(message).toContain('REFRESH_TTL');

@@ -262,6 +262,74 @@ export function serverContract(target: StoreTarget): void {
     expect((await call(url, 'GET', '/api/me', { token: alice.access_token })).status).toBe(200);
   });
 
+  it('[R6] POST /auth/logout racing POST /auth/refresh of the same session: 200 {revoked: 1}, the session ends', async () => {
+    for (let round = 0; round < 10; round++) {
+      const session = await loginHeader(server);
+      const [refreshed, logout] = await Promise.all([
+        call(url, 'POST', '/auth/refresh', { body: { refresh_token: session.refresh_token } }),
+        call(url, 'POST', '/auth/logout', { token: session.access_token, body: {} }),
+      ]);
+      expect(logout.status, JSON.stringify(logout.body)).toBe(200);
+      expect(logout.body).toEqual({ revoked: 1 });
+      const tokens = refreshed.status === 200 ? (refreshed.body as Record<string, string>) : session;
+      expect((await call(url, 'GET', '/api/me', { token: tokens.access_token })).status).toBe(401);
+      const again = await call(url, 'POST', '/auth/refresh', {
+        body: { refresh_token: tokens.refresh_token },
+      });
+      expect(again.status).toBe(401);
+    }
+  });
+
+  it('[R6] DELETE /auth/sessions/:id racing another revoke of it: one 200 {revoked: 1}, the rest 404', async () => {
+    for (let round = 0; round < 5; round++) {
+      const mine = await loginHeader(server);
+      const other = await loginHeader(server);
+      const replies = await Promise.all(
+        [0, 1, 2].map(() =>
+          call(url, 'DELETE', `/auth/sessions/${other.session_id}`, { token: mine.access_token }),
+        ),
+      );
+      const statuses = replies.map((r) => r.status).sort();
+      expect(statuses).toEqual([200, 404, 404]);
+      expect(replies.find((r) => r.status === 200)!.body).toEqual({ revoked: 1 });
+      for (const r of replies.filter((x) => x.status === 404)) expect(r.body.code).toBe('not_found');
+    }
+  });
+
+  it('[C1][C2] MAX_SESSIONS: 12 concurrent logins of one user leave exactly 3; GET /auth/sessions pages them', async () => {
+    const capped = await serverOn(target.url, { maxSessions: 3 });
+    try {
+      const logins = await Promise.all(Array.from({ length: 12 }, () => loginHeader(capped)));
+      const survivor = logins.find((l) => l !== undefined)!;
+      const listed: string[] = [];
+      let cursor: string | null = null;
+      let token = survivor.access_token;
+      // Some of the 12 sessions were ended by the cap: list with one that is still live.
+      for (const login of logins) {
+        if ((await call(capped.url, 'GET', '/api/me', { token: login.access_token })).status === 200) {
+          token = login.access_token;
+          break;
+        }
+      }
+      do {
+        const query: string = cursor === null ? '?limit=2' : `?limit=2&cursor=${encodeURIComponent(cursor)}`;
+        const page = await call(capped.url, 'GET', `/auth/sessions${query}`, { token });
+        expect(page.status).toBe(200);
+        listed.push(...(page.body.sessions as { id: string }[]).map((s) => s.id));
+        cursor = page.body.next_cursor as string | null;
+      } while (cursor !== null);
+      expect(listed).toHaveLength(3);
+      expect(new Set(listed).size).toBe(3);
+      const bad = await call(capped.url, 'GET', '/auth/sessions?cursor=garbage', { token });
+      expect(bad.status).toBe(400);
+      expect(bad.body.code).toBe('bad_request');
+      expect((await call(capped.url, 'GET', '/auth/sessions?limit=0', { token })).status).toBe(400);
+    } finally {
+      await capped.sessions.revokeNamespace(DEMO_NAMESPACE);
+      await capped.close();
+    }
+  });
+
   it('GET /api/me: the verified claims (user payload, sid, jti, iat, exp); 401 without a token', async () => {
     const session = await loginHeader(server);
     const reply = await call(url, 'GET', '/api/me', { token: session.access_token });

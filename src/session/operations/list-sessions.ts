@@ -1,20 +1,100 @@
+import { InvalidPayloadError } from '../../errors.js';
 import type { StoredSession } from '../../stores/store.js';
 import type { EngineContext } from '../context.js';
 import { decodeState, type SessionState } from '../state.js';
-import type { SessionInfo } from '../types.js';
-import { checkSessionId, requireNamespace } from '../validate.js';
+import type { ListSessionsOptions, SessionInfo, SessionPage } from '../types.js';
+import { checkSessionId, isPlainObject, MAX_SESSION_ID_LENGTH, requireNamespace } from '../validate.js';
 
-/** The live sessions of a namespace, oldest first, with their times and device metadata. */
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 100;
+const MAX_CURSOR_LENGTH = 256;
+const CURSOR_VERSION = 1;
+
+/** Where a page starts: after this (createdAt, id) in listing order. */
+interface Position {
+  createdAt: number;
+  id: string;
+}
+
+/** The live sessions of a namespace, oldest first (creation time, then id). */
 export async function listSessions(ctx: EngineContext, namespace: string): Promise<SessionInfo[]> {
   const ns = requireNamespace(namespace);
   const records = await ctx.storeCall(() => ctx.store.listNamespace(ns, ctx.clock()));
-  return records.map(toSessionInfo);
+  return records.sort(inListingOrder).map(toSessionInfo);
+}
+
+/**
+ * One page of a namespace's live sessions, in a stable order (creation time, then id): sessions
+ * created or ended between pages never make another one appear twice or be skipped.
+ */
+export async function listSessionPage(
+  ctx: EngineContext,
+  namespace: string,
+  options: ListSessionsOptions,
+): Promise<SessionPage> {
+  const ns = requireNamespace(namespace);
+  if (!isPlainObject(options)) throw new InvalidPayloadError('listSessions options must be an object');
+  const limit = checkLimit(options.limit);
+  const after = options.cursor === undefined ? null : decodeCursor(options.cursor);
+  const records = await ctx.storeCall(() => ctx.store.listNamespace(ns, ctx.clock()));
+  const ordered = records.sort(inListingOrder);
+  const start = after === null ? 0 : ordered.findIndex((r) => inListingOrder(r, after) > 0);
+  const page = start === -1 ? [] : ordered.slice(start, start + limit);
+  const last = page.at(-1);
+  const more = start !== -1 && start + limit < ordered.length;
+  return {
+    sessions: page.map(toSessionInfo),
+    nextCursor: more && last !== undefined ? encodeCursor(last) : null,
+  };
 }
 
 /** One live session's details, or null. */
 export async function getSession(ctx: EngineContext, sessionId: string): Promise<SessionInfo | null> {
   const record = await ctx.get(checkSessionId(sessionId), ctx.clock());
   return record === null ? null : toSessionInfo(record);
+}
+
+function inListingOrder(a: Position, b: Position): number {
+  return a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+function checkLimit(value: unknown): number {
+  if (value === undefined) return DEFAULT_PAGE_SIZE;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value > MAX_PAGE_SIZE) {
+    throw new InvalidPayloadError(`limit must be a whole number from 1 to ${MAX_PAGE_SIZE}`);
+  }
+  return value;
+}
+
+/** Opaque to clients: base64url of `[version, createdAt, id]`. */
+function encodeCursor(position: Position): string {
+  return Buffer.from(JSON.stringify([CURSOR_VERSION, position.createdAt, position.id])).toString('base64url');
+}
+
+function decodeCursor(cursor: unknown): Position {
+  const invalid = () => new InvalidPayloadError('cursor is not a cursor this listing returned');
+  if (typeof cursor !== 'string' || cursor.length === 0 || cursor.length > MAX_CURSOR_LENGTH) throw invalid();
+  if (!/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalid();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw invalid();
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 3) throw invalid();
+  const [version, createdAt, id] = parsed as unknown[];
+  if (
+    version !== CURSOR_VERSION ||
+    typeof createdAt !== 'number' ||
+    !Number.isSafeInteger(createdAt) ||
+    createdAt < 0 ||
+    typeof id !== 'string' ||
+    id.length === 0 ||
+    id.length > MAX_SESSION_ID_LENGTH
+  ) {
+    throw invalid();
+  }
+  return { createdAt, id };
 }
 
 function toSessionInfo(record: StoredSession): SessionInfo {

@@ -5,6 +5,7 @@ import { randomId } from '../ids.js';
 import { encodeState, type SessionState } from '../state.js';
 import type { LoginOptions, Payload, TokenPair } from '../types.js';
 import { checkDevice, checkNamespace, checkPayload, checkSessionTtl, isPlainObject } from '../validate.js';
+import { enforceSessionCap } from './cap.js';
 
 /** Starts a session: access + refresh + CSRF token (jwt_sessions `Session#login`). */
 export async function login<P extends Payload, R extends Payload>(
@@ -64,5 +65,11 @@ export async function login<P extends Payload, R extends Payload>(
     }),
   );
   ctx.emit({ type: 'login', sessionId: id, namespace, device: { ip: device.ip, userAgent: device.ua } });
+  const cap = ctx.config.maxSessionsPerNamespace;
+  if (cap !== null && namespace !== null) {
+    // The session is stored: a failing trim (already reported to onError) does not undo the
+    // login; the next login of the namespace trims again.
+    await enforceSessionCap(ctx, namespace, cap).catch(() => {});
+  }
   return pair;
 }
