@@ -12,8 +12,9 @@
  *   │  │  └─ TokenExpiredError
  *   │  └─ SessionError               (revoked, reused, superseded, expired session)
  *   ├─ ForbiddenError                (403: CSRF / origin)
- *   ├─ RequestError                  (400 / 404 / 413 / 415 from the HTTP layer)
+ *   ├─ RequestError                  (400 / 404 / 405 / 408 / 413 / 414 / 415 / 431 from the HTTP layer)
  *   └─ StoreUnavailableError         (503: fail closed)
+ *      └─ StoreConfigurationError    (503 store_misconfigured: missing schema, unknown database, refused credentials)
  */
 
 export type TokenFormatCode =
@@ -51,10 +52,15 @@ export type ErrorCode =
   | 'bad_request'
   | 'invalid_json'
   | 'not_found'
+  | 'method_not_allowed'
+  | 'request_timeout'
   | 'payload_too_large'
+  | 'uri_too_long'
   | 'unsupported_media_type'
+  | 'headers_too_large'
   // infrastructure
-  | 'store_unavailable';
+  | 'store_unavailable'
+  | 'store_misconfigured';
 
 /** Carried (statically) by the error classes of every copy of this package: its ESM and CommonJS builds. */
 const ERROR_CLASS = Symbol.for('jwt-sessions.error-class');
@@ -162,20 +168,43 @@ const REQUEST_STATUS = {
   bad_request: 400,
   invalid_json: 400,
   not_found: 404,
+  method_not_allowed: 405,
+  request_timeout: 408,
   payload_too_large: 413,
+  uri_too_long: 414,
   unsupported_media_type: 415,
+  headers_too_large: 431,
 } as const;
 
+export type RequestErrorCode = keyof typeof REQUEST_STATUS;
+
 export class RequestError extends JwtSessionsError {
-  constructor(code: keyof typeof REQUEST_STATUS, message: string) {
-    super(code, message, REQUEST_STATUS[code]);
+  /** `status`: another 4xx for `bad_request`, when a framework refused a request with one (e.g. 429). */
+  constructor(code: RequestErrorCode, message: string, status: number = REQUEST_STATUS[code]) {
+    super(code, message, status);
   }
 }
 
 /** The store could not be reached in time: fail closed (503), never accept a token. */
 export class StoreUnavailableError extends JwtSessionsError {
-  constructor(message = 'session store unavailable', options?: { cause?: unknown }) {
-    super('store_unavailable', message, 503, options);
+  constructor(
+    message = 'session store unavailable',
+    options?: { cause?: unknown },
+    code: 'store_unavailable' | 'store_misconfigured' = 'store_unavailable',
+  ) {
+    super(code, message, 503, options);
+  }
+}
+
+/**
+ * The store answers but cannot be used as configured: its tables were never created (run
+ * `jwt-sessions migrate`), its database does not exist, or it refuses the credentials. The message
+ * names the cause and the fix. Still a `StoreUnavailableError` (503, fail closed): nothing works
+ * until an operator acts, the client did nothing wrong, and trying again later is right.
+ */
+export class StoreConfigurationError extends StoreUnavailableError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options, 'store_misconfigured');
   }
 }
 

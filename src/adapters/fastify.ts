@@ -17,12 +17,13 @@
  * app.get('/api/me', { onRequest: app.requireAccess() }, (req) => req.jwtSession!.claims);
  * ```
  */
+import type { Duplex } from 'node:stream';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import { ConfigurationError, JwtSessionsError, RequestError } from '../errors.js';
+import { ConfigurationError, RequestError } from '../errors.js';
 import { checkAuthorizeOptions } from '../http/authorize.js';
 import { readNodeStream } from '../http/body.js';
-import { isAnsweredError } from '../http/errors.js';
-import type { HttpOptions } from '../http/options.js';
+import { answerClientError, errorResponse, frameworkRequestError, isAnsweredError } from '../http/errors.js';
+import { type HttpOptions, resolveHttpConfig } from '../http/options.js';
 import { createSessionRoutes, type SessionRoutesOptions } from '../http/routes.js';
 import { type SessionHttp, toSessionHttp } from '../http/session-http.js';
 import type { AuthorizeOptions, JwtSession, RawBody } from '../http/types.js';
@@ -103,9 +104,43 @@ export function createFastifyHook(http: SessionHttp, options: AuthorizeOptions =
  */
 export function createFastifyErrorHandler(http: SessionHttp): JwtSessionErrorHandler {
   return function jwtSessionErrorHandler(error, request, reply) {
-    if (!isAnsweredError(error)) throw error;
+    // Fastify's own refusals (a body its parser rejects, an unsupported content type) too.
+    if (!isAnsweredError(frameworkRequestError(error) ?? error)) throw error;
     return sendFastifyResponse(reply, http.errorResponse(error, fastifyHttpRequest(request)));
   };
+}
+
+/** For the refusals below: no HTTP options matter to them (no token, no store). */
+const REFUSAL_CONFIG = resolveHttpConfig({ onError: () => {} });
+
+/**
+ * Fastify's `frameworkErrors` option: requests the router refuses before any route or plugin
+ * runs — a malformed URL (`/assets/%ZZ`, 400), a path parameter over `maxParamLength` (414) —
+ * answered in the `{error, code}` shape with `no-store`, without echoing the path, and logged at
+ * `info` (one line, no stack). `Fastify({ frameworkErrors: fastifyFrameworkErrors })`.
+ */
+export function fastifyFrameworkErrors(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
+  const refusal = frameworkRequestError(error);
+  const code = (error as { code?: unknown } | null)?.code;
+  if (refusal !== null)
+    request.log.info({ code: refusal.code, reason: code }, `request refused: ${refusal.message}`);
+  else request.log.error({ err: error }, 'unexpected router error');
+  void sendFastifyResponse(reply, errorResponse(refusal ?? error, REFUSAL_CONFIG));
+}
+
+/**
+ * Fastify's `clientErrorHandler` option: a request Node's HTTP parser refuses (oversized headers
+ * 431, a malformed request 400, a timeout 408) answered in the `{error, code}` shape with
+ * `no-store`, and logged at `info` on the instance's logger (no request was parsed, so no request
+ * log line exists). `Fastify({ clientErrorHandler: fastifyClientErrorHandler })`.
+ */
+export function fastifyClientErrorHandler(
+  this: FastifyInstance | undefined,
+  error: Error & { code?: string },
+  socket: Duplex,
+): void {
+  const event = answerClientError(error, socket);
+  if (event !== null) this?.log.info(event, `client error ${event.status} ${event.code}`);
 }
 
 async function jwtSessionsPlugin(fastify: FastifyInstance, options: JwtSessionsPluginOptions): Promise<void> {
@@ -139,19 +174,6 @@ export const jwtSessions: FastifyPluginAsync<JwtSessionsPluginOptions> = Object.
   [Symbol.for('fastify.display-name')]: 'jwt-sessions',
   [Symbol.for('plugin-meta')]: { name: 'jwt-sessions', fastify: '5.x' },
 });
-
-/** Maps Fastify's own request errors (bad Content-Type, unreadable body) to the JSON error shape. */
-function fastifyError(error: unknown): unknown {
-  if (error instanceof JwtSessionsError) return error;
-  const status = (error as { statusCode?: unknown } | null)?.statusCode;
-  if (status === 415)
-    return new RequestError('unsupported_media_type', 'content type must be application/json');
-  if (status === 413) return new RequestError('payload_too_large', 'request body is too large');
-  if (typeof status === 'number' && status >= 400 && status < 500) {
-    return new RequestError('bad_request', 'bad request');
-  }
-  return error;
-}
 
 /**
  * The ready-made routes (login, refresh, logout, sessions, csrf) as an encapsulated plugin.
@@ -189,7 +211,7 @@ export const jwtSessionRoutes: FastifyPluginAsync<JwtSessionRoutesPluginOptions>
 
   fastify.setErrorHandler((error, request, reply) => {
     const httpRequest = fastifyHttpRequest(request);
-    return sendFastifyResponse(reply, http.errorResponse(fastifyError(error), httpRequest));
+    return sendFastifyResponse(reply, http.errorResponse(error, httpRequest));
   });
   fastify.setNotFoundHandler((request, reply) =>
     sendFastifyResponse(reply, routes.notFound(fastifyHttpRequest(request))),

@@ -2,7 +2,7 @@
 import { openStore } from '../server/store-open.js';
 import { describeStoreUrl } from '../server/store-url.js';
 import { parseCommandArgs } from './args.js';
-import { CliError, type Io, json, UsageError } from './output.js';
+import { CliError, describeFailure, type Io, json, UsageError } from './output.js';
 import { storeSpecFrom } from './sessions.js';
 
 export const MIGRATE_HELP = `Usage: jwt-sessions migrate [--store URL] [--json]
@@ -40,14 +40,15 @@ export async function migrateCommand(args: string[], io: Io): Promise<number> {
     return 0;
   }
   const opened = await openStore(spec, { migrate: false }).catch((error: unknown) => {
-    throw new CliError(`cannot open the store ${where}: ${(error as Error).message}`);
+    throw new CliError(`cannot open the store ${where}: ${describeFailure(error)}`);
   });
   try {
     if (opened.migrate === undefined) throw new CliError(`${where} has no migrations`);
     await opened.migrate();
   } catch (error) {
     if (error instanceof CliError) throw error;
-    throw new CliError(`migration failed on ${where}: ${(error as Error).message}`);
+    // The store's message names itself, the cause and the fix.
+    throw new CliError(`migration failed: ${describeFailure(error)}`);
   } finally {
     await opened.close().catch(() => {});
   }

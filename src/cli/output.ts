@@ -17,6 +17,18 @@ export class UsageError extends Error {
 /** A failure while doing the work: printed as is, exit code 1. */
 export class CliError extends Error {}
 
+/**
+ * What an error says, on one line: the library's typed errors name the cause (a store's message
+ * carries the driver's reason and, for a configuration problem, the fix); anything else gives
+ * its own message, or its cause's when it has none.
+ */
+export function describeFailure(error: unknown): string {
+  if (!(error instanceof Error)) return String(error);
+  const cause = (error as { cause?: unknown }).cause;
+  if (error.message === '' && cause instanceof Error) return describeFailure(cause);
+  return error.message;
+}
+
 export interface Io {
   out: (text: string) => void;
   err: (text: string) => void;

@@ -7,7 +7,7 @@ import { createSessions, type SessionInfo, type Sessions } from '../index.js';
 import { openStore } from '../server/store-open.js';
 import { describeStoreUrl, parseStoreUrl, type StoreSpec } from '../server/store-url.js';
 import { parseCommandArgs } from './args.js';
-import { CliError, humanDuration, type Io, json, table, UsageError } from './output.js';
+import { CliError, describeFailure, humanDuration, type Io, json, table, UsageError } from './output.js';
 
 export const SESSIONS_HELP = `Usage: jwt-sessions sessions <list | revoke> [options]
 
@@ -49,7 +49,7 @@ export function storeSpecFrom(flag: string | undefined, io: Io, command: string)
 /** Runs `work` with an engine over the store; the keys are irrelevant to listing and revoking. */
 async function withEngine<T>(spec: StoreSpec, work: (sessions: Sessions) => Promise<T>): Promise<T> {
   const opened = await openStore(spec).catch((error: unknown) => {
-    throw new CliError(`cannot open the store ${describeStoreUrl(spec)}: ${(error as Error).message}`);
+    throw new CliError(`cannot open the store ${describeStoreUrl(spec)}: ${describeFailure(error)}`);
   });
   const sessions = createSessions({
     keys: { signing: { alg: 'HS256', key: randomBytes(32) } },
@@ -58,8 +58,7 @@ async function withEngine<T>(spec: StoreSpec, work: (sessions: Sessions) => Prom
   try {
     return await work(sessions);
   } catch (error) {
-    const detail = (error as { cause?: { message?: string } }).cause?.message;
-    throw new CliError(`${(error as Error).message}${detail ? ` (${detail})` : ''}`);
+    throw new CliError(describeFailure(error));
   } finally {
     await opened.close().catch(() => {});
   }

@@ -37,7 +37,17 @@ export {
   mergeHeaderList,
 } from './cors.js';
 export { csrfForCookieRequest, isUnsafeMethod, needsCsrf } from './csrf.js';
-export { errorResponse, isAnsweredError, jsonResponse, NO_STORE } from './errors.js';
+export {
+  answerClientError,
+  type ClientErrorEvent,
+  clientErrorListener,
+  errorResponse,
+  frameworkRequestError,
+  isAnsweredError,
+  jsonResponse,
+  NO_STORE,
+  refusedRequest,
+} from './errors.js';
 export { type FoundToken, findAccessToken, findRefreshToken, readTokenCookie } from './extract.js';
 export {
   type CookieConfig,

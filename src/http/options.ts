@@ -2,7 +2,7 @@
  * HTTP layer options and their resolved, validated form. Everything is checked once, when the
  * HTTP layer is created, so a bad cookie prefix or header name fails at start-up.
  */
-import { ConfigurationError } from '../errors.js';
+import { ConfigurationError, JwtSessionsError } from '../errors.js';
 import type { VerifyMode } from '../session/types.js';
 import { isHttpToken } from './bearer.js';
 import { type CookieAttributes, type SameSite, validateCookieConfig } from './cookies.js';
@@ -55,7 +55,11 @@ export interface HttpOptions {
   mode?: VerifyMode;
   /** `realm` in `WWW-Authenticate`. Default none. */
   realm?: string;
-  /** Called with unexpected errors (answered 500 with a generic body). Default: console.error. */
+  /**
+   * Called with unexpected errors (answered 500 with a generic body) and with store errors
+   * (answered 503 without their detail, which is here: the missing table, the refused connection).
+   * Default: one line on stderr (a stack only for unexpected errors).
+   */
   onError?: (error: unknown, request: HttpRequest | undefined) => void;
   /**
    * Milliseconds clock for cookie lifetimes and refresh-by-access token checks. Default Date.now;
@@ -124,10 +128,11 @@ function cookieConfig(option: string, value: CookieOptions | undefined, defaultN
 }
 
 function defaultOnError(error: unknown, request: HttpRequest | undefined): void {
-  console.error(
-    `jwt-sessions: unexpected error${request ? ` on ${request.method} ${request.url}` : ''}`,
-    error,
-  );
+  // The path only: a query string is never a place to log.
+  const where = request ? ` on ${request.method} ${request.url.split('?', 1)[0]}` : '';
+  if (error instanceof JwtSessionsError)
+    console.error(`jwt-sessions: ${error.code}${where}: ${error.message}`);
+  else console.error(`jwt-sessions: unexpected error${where}`, error);
 }
 
 export function resolveHttpConfig(options: HttpOptions = {}): HttpConfig {

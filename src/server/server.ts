@@ -11,10 +11,26 @@
  * Anything else is a JSON 404; bodies over 16 KiB get 413, invalid JSON 400, all as
  * `{ error, code }`.
  */
-import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyInstance, type FastifyReply, LogController } from 'fastify';
-import { jwtSessionRoutes, jwtSessions } from '../adapters/fastify.js';
-import { ConfigurationError, createSessions, type Sessions } from '../index.js';
+import {
+  fastifyClientErrorHandler,
+  fastifyFrameworkErrors,
+  fastifyHttpRequest,
+  jwtSessionRoutes,
+  jwtSessions,
+  sendFastifyResponse,
+} from '../adapters/fastify.js';
+import { errorResponse, frameworkRequestError } from '../http/errors.js';
+import { resolveHttpConfig } from '../http/options.js';
+import {
+  ConfigurationError,
+  createSessions,
+  JwtSessionsError,
+  RequestError,
+  type Sessions,
+  StoreConfigurationError,
+} from '../index.js';
+import { driverReason } from '../stores/errors.js';
 import { AccountDirectory, namespaceOf } from './accounts.js';
 import { configFromEnv, describeConfig, type ServerConfig, ServerConfigError } from './config.js';
 import { serverKeys } from './keys.js';
@@ -48,87 +64,79 @@ function errorBody(error: string, code: string): JsonError {
   return { error, code };
 }
 
-/** Fastify's own request errors → the library's `{error, code}` shape. */
-function mapFrameworkError(error: {
-  statusCode?: number;
-  code?: string;
-}): { status: number; body: JsonError } | null {
-  const status = error.statusCode;
-  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE' || status === 413) {
-    return { status: 413, body: errorBody(`request body exceeds ${BODY_LIMIT} bytes`, 'payload_too_large') };
-  }
-  if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
-    return { status: 400, body: errorBody('request body is not valid JSON', 'invalid_json') };
-  }
-  if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || status === 415) {
-    return {
-      status: 415,
-      body: errorBody('content type must be application/json', 'unsupported_media_type'),
-    };
-  }
-  if (typeof status === 'number' && status >= 400 && status < 500) {
-    return { status, body: errorBody('bad request', 'bad_request') };
-  }
-  return null;
+/** Where the server's log goes; tests pass a stream to read it. */
+export interface StartOptions {
+  logStream?: NodeJS.WritableStream;
+}
+
+/**
+ * Store errors for the log, one line each: a message, never a stack. A client reconnecting to an
+ * unreachable store reports every failed attempt, so a repeat of the last message within a minute
+ * is only counted, and the count is given with the next line written.
+ */
+export function storeErrorLog(write: (line: string) => void, quietMs = 60_000): (error: unknown) => void {
+  let last = '';
+  let lastAt = 0;
+  let repeats = 0;
+  return (error) => {
+    const message = error instanceof JwtSessionsError ? error.message : driverReason(error);
+    const now = Date.now();
+    if (message === last && now - lastAt < quietMs) {
+      repeats++;
+      return;
+    }
+    write(repeats > 0 ? `${message} (the previous error repeated ${repeats} more times)` : message);
+    last = message;
+    lastAt = now;
+    repeats = 0;
+  };
 }
 
 function resolve(overrides: Partial<ServerConfig>): ServerConfig {
   return { ...configFromEnv({}), ...overrides };
 }
 
-/** The `{error, code}` 400 for requests Node's parser refuses; nothing for a socket already gone. */
-function answerClientError(error: Error & { code?: string }, socket: Duplex): void {
-  if (!socket.writable) {
-    socket.destroy();
-    return;
-  }
-  const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
-  const body = JSON.stringify(
-    tooLarge
-      ? { error: 'request headers are too large', code: 'payload_too_large' }
-      : { error: 'malformed HTTP request', code: 'bad_request' },
-  );
-  socket.end(
-    `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\n` +
-      'Content-Type: application/json; charset=utf-8\r\n' +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
-      'Cache-Control: no-store\r\nConnection: close\r\n\r\n' +
-      body,
-  );
-}
-
 /**
  * Builds and starts the server. `config` defaults every field as an empty environment would
  * (memory store, HS256 with a random secret, port 3000 on 127.0.0.1); tests pass `{ port: 0 }`.
  */
-export async function startServer(overrides: Partial<ServerConfig> = {}): Promise<RunningServer> {
+export async function startServer(
+  overrides: Partial<ServerConfig> = {},
+  options: StartOptions = {},
+): Promise<RunningServer> {
   const config = resolve(overrides);
   const keys = serverKeys(config);
 
   const app = Fastify({
-    logger: config.logLevel === false ? false : { level: config.logLevel },
+    logger:
+      config.logLevel === false
+        ? false
+        : { level: config.logLevel, ...(options.logStream !== undefined && { stream: options.logStream }) },
     // Fastify's two lines per request off: the onResponse hook below writes one.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     routerOptions: { ignoreTrailingSlash: false },
-    // A request Node's HTTP parser refuses (control characters in a header, a malformed request
-    // line) never reaches a route: answer it in the API's own error shape, then close.
-    clientErrorHandler: answerClientError,
+    // A request Node's HTTP parser refuses (oversized headers, control characters in a header, a
+    // malformed request line) never reaches a route; nor does one the router refuses (a malformed
+    // URL, an over-long path parameter). Both get the API's error shape and a log line.
+    clientErrorHandler: fastifyClientErrorHandler,
+    frameworkErrors: fastifyFrameworkErrors,
   });
   if (keys.warning) app.log.warn(keys.warning);
 
+  const where = describeStoreUrl(config.store);
+  const logStoreError = storeErrorLog((line) => app.log.warn(`session store ${where}: ${line}`));
   let opened: OpenedStore;
   try {
-    opened = await openStore(config.store, {
-      pruneIntervalMs: 60_000,
-      onError: (error) => app.log.warn({ err: error }, 'session store error'),
-    });
+    opened = await openStore(config.store, { pruneIntervalMs: 60_000, onError: logStoreError });
     await probeStore(opened.store);
   } catch (error) {
-    const detail = (error as { cause?: { message?: string } }).cause?.message ?? (error as Error).message;
-    throw new StartupError(`cannot use the store ${describeStoreUrl(config.store)}: ${detail}`);
+    // The store's message names the cause (and for a configuration problem, the fix).
+    const detail = error instanceof JwtSessionsError ? error.message : driverReason(error);
+    const kind = error instanceof StoreConfigurationError ? ' (a configuration problem)' : '';
+    throw new StartupError(`cannot use the store ${where}${kind}: ${detail}`);
   }
 
   let sessions: Sessions;
@@ -187,14 +195,20 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     if (shuttingDown) reply.header('connection', 'close');
   });
 
+  // Store errors are warnings on one line (a bug keeps its stack, at level error).
+  const httpOnError = (error: unknown) => {
+    if (error instanceof JwtSessionsError) logStoreError(error);
+    else app.log.error({ err: error }, 'unexpected error');
+  };
+  const httpConfig = resolveHttpConfig({ onError: httpOnError });
   app.setErrorHandler((error, request, reply) => {
-    const mapped = mapFrameworkError(error as { statusCode?: number; code?: string });
-    if (mapped) return reply.code(mapped.status).header('cache-control', 'no-store').send(mapped.body);
-    request.log.error({ err: error }, 'unexpected error');
-    return reply
-      .code(500)
-      .header('cache-control', 'no-store')
-      .send(errorBody('internal server error', 'internal_error'));
+    const refusal = frameworkRequestError(error);
+    // Fastify's body limit is the server's: name it.
+    const answered =
+      refusal?.code === 'payload_too_large'
+        ? new RequestError('payload_too_large', `request body exceeds ${BODY_LIMIT} bytes`)
+        : (refusal ?? error);
+    return sendFastifyResponse(reply, errorResponse(answered, httpConfig, fastifyHttpRequest(request)));
   });
   app.setNotFoundHandler((_request, reply) =>
     reply.code(404).header('cache-control', 'no-store').send(errorBody('not found', 'not_found')),
@@ -202,6 +216,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
 
   await app.register(jwtSessions, {
     sessions,
+    onError: httpOnError,
     accessCookie: { secure: config.cookieSecure, sameSite: 'Lax' },
     // The refresh cookie only travels to the auth routes, never with ordinary API calls.
     refreshCookie: { secure: config.cookieSecure, sameSite: 'Strict', path: '/auth' },
@@ -252,7 +267,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
   app.addHook('onClose', async () => {
     await sessions.close().then(
       () => app.log.info(`store ${describeStoreUrl(config.store)} closed`),
-      (error: unknown) => app.log.warn({ err: error }, 'closing the store failed'),
+      (error: unknown) => app.log.warn(`closing the store failed: ${driverReason(error)}`),
     );
   });
 

@@ -2,6 +2,7 @@
  * Opens the store a `StoreSpec` names. Drivers are imported dynamically, so the memory store (the
  * default) needs none of ioredis / pg / mysql2 / better-sqlite3 installed.
  */
+import { StoreConfigurationError } from '../errors.js';
 import { MemoryStore } from '../stores/memory.js';
 import type { Store } from '../stores/store.js';
 import type { StoreSpec } from './store-url.js';
@@ -114,7 +115,8 @@ export async function openStore(spec: StoreSpec, options: OpenStoreOptions = {})
 
 /**
  * Checks that the store answers (a read of a session that does not exist), retrying for up to
- * `withinMs` while a client is still connecting. Throws the last error.
+ * `withinMs` while a client is still connecting. Throws the last error; a configuration problem
+ * (missing tables, unknown database, refused credentials) at once: waiting does not fix it.
  */
 export async function probeStore(store: Store, withinMs = 3000): Promise<void> {
   const deadline = Date.now() + withinMs;
@@ -123,7 +125,7 @@ export async function probeStore(store: Store, withinMs = 3000): Promise<void> {
       await store.get('jwt-sessions-probe', Date.now());
       return;
     } catch (error) {
-      if (Date.now() >= deadline) throw error;
+      if (error instanceof StoreConfigurationError || Date.now() >= deadline) throw error;
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }

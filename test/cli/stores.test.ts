@@ -234,6 +234,28 @@ describe('migrate', () => {
         }
         expect(await sql.tables(prefix)).toEqual([`${prefix}schema_version`, `${prefix}sessions`]);
       });
+
+      it(`${sql.name}: a database that does not exist, refused credentials: the driver's reason, exit 1`, async () => {
+        const noDb = Object.assign(new URL(sql.url), { pathname: '/no_such_db_jwts' }).toString();
+        const missing = await cli(['migrate', '--store', noDb]);
+        expect(missing.code).toBe(1);
+        expect(missing.err).toMatch(/^jwt-sessions: migration failed: .+/);
+        expect(missing.err).toMatch(
+          /database "no_such_db_jwts" does not exist|Unknown database 'no_such_db_jwts'/,
+        );
+        expect(missing.err).toContain('create the database');
+        // The sessions commands say the same, and the unreachable server gives its reason too.
+        const listed = await cli(['sessions', 'list', DEMO_NAMESPACE, '--store', noDb]);
+        expect(listed.code).toBe(1);
+        expect(listed.err).toMatch(/does not exist|Unknown database/);
+        const refused = await cli([
+          'migrate',
+          '--store',
+          Object.assign(new URL(sql.url), { port: '1' }).toString(),
+        ]);
+        expect(refused.code).toBe(1);
+        expect(refused.err).toContain('ECONNREFUSED');
+      });
     });
   }
 

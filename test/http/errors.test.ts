@@ -10,6 +10,7 @@ import {
   InvalidPayloadError,
   RequestError,
   SessionError,
+  StoreConfigurationError,
   StoreUnavailableError,
   TokenExpiredError,
   TokenFormatError,
@@ -43,7 +44,6 @@ describe('errorResponse', () => {
       [new ForbiddenError('origin_refused', 'origin'), 403, 'origin_refused'],
       [new TokenFormatError('token_malformed', 'malformed'), 401, 'token_malformed'],
       [new SessionError('refresh_reused', 'reused'), 401, 'refresh_reused'],
-      [new StoreUnavailableError(), 503, 'store_unavailable'],
     ];
     for (const [error, status, code] of cases) {
       const response = errorResponse(error, config);
@@ -77,8 +77,34 @@ describe('errorResponse', () => {
     );
   });
 
+  it('store errors: 503 with a fixed message (the detail never sent), reported to onError with the request', () => {
+    const { config, reported } = configReporting();
+    const request = fakeRequest({ method: 'POST', url: '/auth/login' });
+    const outage = new StoreUnavailableError(
+      'postgres://app:***@10.0.0.5:5432/app unavailable: connect ECONNREFUSED',
+    );
+    const schema = new StoreConfigurationError(
+      "postgres://app@10.0.0.5:5432/app: the table jwt_sessions does not exist; create it with `jwt-sessions migrate --store 'postgres://app@10.0.0.5:5432/app'`",
+    );
+    const cases: Array<[StoreUnavailableError, string, string]> = [
+      [new StoreUnavailableError(), 'store_unavailable', 'session store unavailable'],
+      [outage, 'store_unavailable', 'session store unavailable'],
+      [schema, 'store_misconfigured', 'session store is not set up correctly; the server log says why'],
+    ];
+    for (const [error, code, message] of cases) {
+      const response = errorResponse(error, config, request);
+      expect(response.status).toBe(503);
+      expect(response.body).toEqual({ error: message, code });
+      expect(response.headers['retry-after']).toBe('1');
+      expect(response.headers['cache-control']).toBe('no-store');
+      expect(JSON.stringify(response)).not.toMatch(/10\.0\.0\.5|jwt_sessions|ECONNREFUSED/);
+    }
+    expect(reported).toEqual(cases.map(([error]) => [error, request]));
+  });
+
   it('503 asks to retry; 413 closes the connection (the rest of the body is not read)', () => {
-    expect(errorResponse(new StoreUnavailableError(), config).headers['retry-after']).toBe('1');
+    const quiet = resolveHttpConfig({ onError: () => {} });
+    expect(errorResponse(new StoreUnavailableError(), quiet).headers['retry-after']).toBe('1');
     expect(errorResponse(new RequestError('payload_too_large', 'big'), config).headers.connection).toBe(
       'close',
     );

@@ -4,6 +4,7 @@
  */
 import { Cluster, type ClusterNode, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 import { StoreUnavailableError } from '../../errors.js';
+import { driverReason, type StoreMisconfiguration, storeError } from '../errors.js';
 
 export type RedisClient = Redis | Cluster;
 
@@ -96,6 +97,7 @@ export class CommandGuard {
   #ready: Promise<void> | null = null;
   #resolveReady: (() => void) | null = null;
   readonly #onReady = (): void => {
+    this.lastError = null;
     this.#resolveReady?.();
     this.#ready = null;
     this.#resolveReady = null;
@@ -129,15 +131,7 @@ export class CommandGuard {
     const deadline = Date.now() + timeout;
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new StoreUnavailableError(`redis did not answer within ${timeout} ms`, {
-              cause: this.lastError ?? undefined,
-            }),
-          ),
-        timeout,
-      );
+      timer = setTimeout(() => reject(this.#timeoutError(timeout)), timeout);
     });
     try {
       const status = this.#client.status;
@@ -150,13 +144,24 @@ export class CommandGuard {
         await Promise.race([this.#whenReady(), expired]);
       }
       const remaining = deadline - Date.now();
-      if (remaining <= 0) throw new StoreUnavailableError(`redis did not answer within ${timeout} ms`);
+      if (remaining <= 0) throw this.#timeoutError(timeout);
       return await Promise.race([operation(), expired]);
     } catch (error) {
       throw toStoreError(error);
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** No answer in time: why the connection is not ready, when it is known (a refused password is a configuration error). */
+  #timeoutError(timeout: number): StoreUnavailableError {
+    const last = this.lastError;
+    if (last !== null && redisMisconfiguration(last) !== null)
+      return toStoreError(last) as StoreUnavailableError;
+    const reason = last === null ? '' : `: ${driverReason(last)}`;
+    return new StoreUnavailableError(`redis did not answer within ${timeout} ms${reason}`, {
+      cause: last ?? undefined,
+    });
   }
 
   #whenReady(): Promise<void> {
@@ -170,12 +175,16 @@ export class CommandGuard {
   }
 }
 
-/** Maps whatever ioredis threw to the store's error vocabulary: fail closed. */
+/** Redis replies that mean "fix the configuration" (credentials, ACL, database number), not an outage. */
+function redisMisconfiguration(error: unknown): StoreMisconfiguration | null {
+  return /(^|: )(WRONGPASS|NOAUTH|NOPERM)\b/.test(driverReason(error)) ? 'access_denied' : null;
+}
+
+/** Maps whatever ioredis threw to the store's error vocabulary: fail closed, saying why. */
 export function toStoreError(error: unknown): Error {
   if (error instanceof StoreUnavailableError) return error;
   if (error instanceof Error && error.message.includes(CLASH_MARKER)) {
     return new Error(`session id clash: ${error.message.split(CLASH_MARKER)[1]?.trim() ?? ''}`);
   }
-  const message = error instanceof Error ? error.message : String(error);
-  return new StoreUnavailableError(`redis unavailable: ${message}`, { cause: error });
+  return storeError(error, redisMisconfiguration(error), { where: 'redis' });
 }

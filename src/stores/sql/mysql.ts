@@ -14,8 +14,9 @@
  * the operation deadline, and a connection whose statement overruns it is destroyed, never reused.
  */
 import mysql from 'mysql2/promise';
-import { StoreUnavailableError } from '../../errors.js';
+import { describeConnection, type StoreMisconfiguration } from '../errors.js';
 import {
+  DeadlineExceeded,
   type SqlDialect,
   type SqlDriver,
   SqlStore,
@@ -75,13 +76,26 @@ ON DUPLICATE KEY UPDATE ${TAKE_OVER.map(
 
 type Packet = mysql.ResultSetHeader | mysql.RowDataPacket[];
 
+/** Server error codes that mean "fix the configuration", not "the database is down". */
+const MISCONFIGURATIONS: Record<string, StoreMisconfiguration> = {
+  ER_NO_SUCH_TABLE: 'schema_missing',
+  ER_BAD_DB_ERROR: 'database_unknown',
+  ER_ACCESS_DENIED_ERROR: 'access_denied',
+  ER_ACCESS_DENIED_NO_PASSWORD_ERROR: 'access_denied',
+  ER_DBACCESS_DENIED_ERROR: 'access_denied',
+  ER_TABLEACCESS_DENIED_ERROR: 'access_denied',
+};
+
 class MySqlDriver implements SqlDriver {
   readonly inProcess = false;
+  readonly sharedDatabase = true;
+  readonly where: string;
   readonly #pool: mysql.Pool;
 
   constructor(options: MySqlStoreOptions, timeoutMs: number) {
     const base: mysql.PoolOptions =
       typeof options.connection === 'string' ? { uri: options.connection } : options.connection;
+    this.where = describeConnection('mysql', options.connection);
     this.#pool = mysql.createPool({
       connectionLimit: options.poolSize ?? 10,
       maxIdle: options.poolSize ?? 10,
@@ -100,6 +114,11 @@ class MySqlDriver implements SqlDriver {
     this.#pool.pool.on('connection', (connection) =>
       connection.on('error', (error: unknown) => onError(error)),
     );
+  }
+
+  misconfiguration(error: unknown): StoreMisconfiguration | null {
+    const code = (error as { code?: unknown } | null)?.code;
+    return (typeof code === 'string' && MISCONFIGURATIONS[code]) || null;
   }
 
   async query(sql: string, params: readonly SqlValue[], deadline: number) {
@@ -132,7 +151,7 @@ class MySqlDriver implements SqlDriver {
     });
     if (Date.now() >= deadline) {
       connection.release();
-      throw new StoreUnavailableError('session store timed out');
+      throw new DeadlineExceeded();
     }
     try {
       const result = await withDeadline(work(connection), deadline, {

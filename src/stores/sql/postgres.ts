@@ -10,6 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import pg from 'pg';
+import { describeConnection, type StoreMisconfiguration } from '../errors.js';
 import { type SqlDialect, type SqlDriver, SqlStore, type SqlStoreOptions, type SqlValue } from './shared.js';
 
 export type { SqlStoreOptions } from './shared.js';
@@ -84,13 +85,26 @@ function timed(config: pg.QueryConfig<SqlValue[]>, deadline: number): pg.QueryCo
   return withTimeout;
 }
 
+/** SQLSTATE classes and codes that mean "fix the configuration", not "the database is down". */
+const MISCONFIGURATIONS: Record<string, StoreMisconfiguration> = {
+  '42P01': 'schema_missing', // undefined_table
+  '3F000': 'schema_missing', // invalid_schema_name
+  '3D000': 'database_unknown', // invalid_catalog_name
+  '28000': 'access_denied', // invalid_authorization_specification (unknown role, pg_hba)
+  '28P01': 'access_denied', // invalid_password
+  '42501': 'access_denied', // insufficient_privilege
+};
+
 class PgDriver implements SqlDriver {
   readonly inProcess = false;
+  readonly sharedDatabase = true;
+  readonly where: string;
   readonly #pool: pg.Pool;
 
   constructor(options: PostgresStoreOptions, timeoutMs: number) {
     const base: pg.PoolConfig =
       typeof options.connection === 'string' ? { connectionString: options.connection } : options.connection;
+    this.where = describeConnection('postgres', options.connection);
     this.#pool = new pg.Pool({
       max: options.poolSize ?? 10,
       idleTimeoutMillis: 30_000,
@@ -105,6 +119,11 @@ class PgDriver implements SqlDriver {
     // without a listener that would crash the process.
     const onError = options.onError ?? (() => {});
     this.#pool.on('error', (error) => onError(error));
+  }
+
+  misconfiguration(error: unknown): StoreMisconfiguration | null {
+    const code = (error as { code?: unknown } | null)?.code;
+    return (typeof code === 'string' && MISCONFIGURATIONS[code]) || null;
   }
 
   async query(sql: string, params: readonly SqlValue[], deadline: number) {

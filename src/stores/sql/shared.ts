@@ -14,6 +14,7 @@
  * write lock serialises racing writers and the loser's WHERE no longer matches.
  */
 import { ConfigurationError, JwtSessionsError, StoreUnavailableError } from '../../errors.js';
+import { type StoreMisconfiguration, storeError } from '../errors.js';
 import { assertStoredSession, type Store, type StoredSession } from '../store.js';
 
 /** Bumped when the DDL changes; `migrate()` refuses a database newer than the code. */
@@ -31,6 +32,12 @@ export interface SqlResult {
 export interface SqlDriver {
   /** True when statements run synchronously in-process (SQLite): no timer race is needed. */
   readonly inProcess: boolean;
+  /** Where the database is, without secrets, as a store URL (`postgres://app@db:5432/app`). */
+  readonly where: string;
+  /** False for a private database nothing else can reach (SQLite `:memory:`): only `migrate()` creates its tables. */
+  readonly sharedDatabase: boolean;
+  /** What the driver recognises in one of its errors: a missing table, an unknown database, refused access. */
+  misconfiguration(error: unknown): StoreMisconfiguration | null;
   /** One parameterised statement. Must not start it once `deadline` (epoch ms) has passed. */
   query(sql: string, params: readonly SqlValue[], deadline: number): Promise<SqlResult>;
   /** The migration statements, in order (one transaction where the database allows it). */
@@ -162,9 +169,16 @@ interface DeadlineHooks<T> {
   late?: (value: T) => void;
 }
 
+/** An operation ran past its deadline; the store reports it as unavailable, naming itself. */
+export class DeadlineExceeded extends Error {
+  constructor() {
+    super('no answer before the operation deadline');
+  }
+}
+
 /**
- * Settles with `work`, or rejects with `StoreUnavailableError` at `deadline`. Whatever `work`
- * does afterwards is absorbed (never an unhandled rejection).
+ * Settles with `work`, or rejects with `DeadlineExceeded` at `deadline`. Whatever `work` does
+ * afterwards is absorbed (never an unhandled rejection).
  */
 export function withDeadline<T>(
   work: Promise<T>,
@@ -177,7 +191,7 @@ export function withDeadline<T>(
       () => {
         timedOut = true;
         hooks.onTimeout?.();
-        reject(new StoreUnavailableError('session store timed out'));
+        reject(new DeadlineExceeded());
       },
       Math.max(0, deadline - Date.now()),
     );
@@ -193,11 +207,6 @@ export function withDeadline<T>(
       },
     );
   });
-}
-
-function unavailable(error: unknown): JwtSessionsError {
-  if (error instanceof JwtSessionsError) return error;
-  return new StoreUnavailableError('session store unavailable', { cause: error });
 }
 
 function integer(value: unknown): number {
@@ -455,8 +464,27 @@ export class SqlStore implements Store {
       const pending = work(deadline);
       return await (this.#driver.inProcess ? pending : withDeadline(pending, deadline));
     } catch (error) {
-      throw unavailable(error);
+      throw this.#error(error);
     }
+  }
+
+  /** A driver's error as the typed error that says what broke (see ../errors.ts). */
+  #error(error: unknown): JwtSessionsError {
+    if (error instanceof JwtSessionsError) return error;
+    const where = this.#driver.where;
+    if (error instanceof DeadlineExceeded) {
+      return new StoreUnavailableError(`${where} unavailable: no answer within ${this.#timeoutMs} ms`, {
+        cause: error,
+      });
+    }
+    const prefix = this.tables.prefix === 'jwt_' ? '' : `?prefix=${this.tables.prefix}`;
+    const fix = this.#driver.sharedDatabase
+      ? `create it with \`jwt-sessions migrate --store '${where}${prefix}'\` (or call store.migrate())`
+      : 'call store.migrate() first';
+    return storeError(error, this.#driver.misconfiguration(error), {
+      where,
+      schema: { table: this.tables.sessions, fix },
+    });
   }
 
   #backgroundPrune(): void {

@@ -7,7 +7,8 @@
  * `timeoutMs` small when several processes write to one file.
  */
 import Database from 'better-sqlite3';
-import { ConfigurationError } from '../../errors.js';
+import { ConfigurationError, StoreConfigurationError } from '../../errors.js';
+import { driverReason, type StoreMisconfiguration } from '../errors.js';
 import { type SqlDialect, type SqlDriver, SqlStore, type SqlStoreOptions, type SqlValue } from './shared.js';
 
 export type { SqlStoreOptions } from './shared.js';
@@ -52,8 +53,19 @@ WHERE ${sessions}.expires_at <= excluded.created_at`,
     `DELETE FROM ${sessions} WHERE rowid IN (SELECT rowid FROM ${sessions} WHERE expires_at <= ? LIMIT ${batch})`,
 };
 
+/** SQLite result codes that mean "fix the configuration"; a missing table is SQLITE_ERROR "no such table". */
+const MISCONFIGURATIONS: Record<string, StoreMisconfiguration> = {
+  SQLITE_NOTADB: 'database_unknown',
+  SQLITE_CANTOPEN: 'database_unknown',
+  SQLITE_READONLY: 'access_denied',
+  SQLITE_PERM: 'access_denied',
+  SQLITE_AUTH: 'access_denied',
+};
+
 class SqliteDriver implements SqlDriver {
   readonly inProcess = true;
+  readonly where: string;
+  readonly sharedDatabase: boolean;
   readonly #db: Database.Database;
   readonly #prepared = new Map<string, Database.Statement>();
 
@@ -62,9 +74,26 @@ class SqliteDriver implements SqlDriver {
     if (synchronous !== 'FULL' && synchronous !== 'NORMAL') {
       throw new ConfigurationError("synchronous must be 'FULL' or 'NORMAL'");
     }
-    this.#db = new Database(options.filename, { timeout: timeoutMs });
-    if (this.#db.memory === false) this.#db.pragma('journal_mode = WAL');
-    this.#db.pragma(`synchronous = ${synchronous}`);
+    this.where = `sqlite:${options.filename}`;
+    this.sharedDatabase = options.filename !== ':memory:' && options.filename !== '';
+    try {
+      this.#db = new Database(options.filename, { timeout: timeoutMs });
+      if (this.#db.memory === false) this.#db.pragma('journal_mode = WAL');
+      this.#db.pragma(`synchronous = ${synchronous}`);
+    } catch (error) {
+      // A file in a missing directory, a file that is not a database, no permission: say which.
+      throw new StoreConfigurationError(
+        `${this.where}: cannot open the database (${driverReason(error)}); correct the path or its permissions`,
+        { cause: error },
+      );
+    }
+  }
+
+  misconfiguration(error: unknown): StoreMisconfiguration | null {
+    const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+    if (code === 'SQLITE_ERROR' && typeof message === 'string' && message.startsWith('no such table'))
+      return 'schema_missing';
+    return (typeof code === 'string' && MISCONFIGURATIONS[code]) || null;
   }
 
   query(sql: string, params: readonly SqlValue[]) {
