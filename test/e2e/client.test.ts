@@ -143,6 +143,19 @@ async function signedInTabs(s: Setup, count: number): Promise<Page[]> {
   return tabs;
 }
 
+/** Two signed-in tabs (REUSE_GRACE=0); the first one's refresh is held at the proxy, in flight. */
+async function refreshInFlight(transport: Transport, via: Via) {
+  const s = await setup(transport, via, { reuseGrace: 0 });
+  const [tab1, tab2] = (await signedInTabs(s, 2)) as [Page, Page];
+  const sid = await sessionIdOf(tab1);
+  s.proxy.hold('/auth/refresh');
+  await tab1.evaluate(() => {
+    void t.client.refresh();
+  });
+  await expect.poll(() => s.proxy.heldCount()).toBe(1);
+  return { s, tab1, tab2, sid };
+}
+
 for (const via of ['fetch', 'axios'] as const) {
   describeBrowser(
     `browser client through ${via === 'fetch' ? 'client.fetch' : 'the axios interceptors'}`,
@@ -150,7 +163,7 @@ for (const via of ['fetch', 'axios'] as const) {
       for (const transport of ['header', 'cookie'] as const) {
         for (const grace of [0, 10]) {
           it(`${transport}, REUSE_GRACE=${grace}: 5 tabs × 20 calls on an expired access token → 100 successes, 1 refresh`, async () => {
-            const s = await setup(transport, via, { accessTtl: 3, reuseGrace: grace });
+            const s = await setup(transport, via, { accessTtl: 5, reuseGrace: grace });
             const tabs = await signedInTabs(s, 5);
             const sid = await sessionIdOf(tabs[0]!);
             const expiry = ((await state(tabs[0]!)) as { accessExpiresAt: number }).accessExpiresAt;
@@ -170,49 +183,42 @@ for (const via of ['fetch', 'axios'] as const) {
         }
 
         it(`${transport}: a tab reloaded while another tab's refresh is in flight (REUSE_GRACE=0)`, async () => {
-          const s = await setup(transport, via, { reuseGrace: 0 });
-          const [tab1, tab2] = await signedInTabs(s, 2);
-          const sid = await sessionIdOf(tab1!);
-          s.proxy.hold('/auth/refresh');
-          await tab1!.evaluate(() => {
-            void t.client.refresh();
-          });
-          await expect.poll(() => s.proxy.heldCount()).toBe(1);
-          const reloaded = tab2!.reload();
-          await tab2!.waitForTimeout(400);
+          const { s, tab1, tab2, sid } = await refreshInFlight(transport, via);
+          const reloaded = tab2.reload();
+          await tab2.waitForTimeout(400);
           s.proxy.release();
           await reloaded;
-          await tab2!.waitForFunction(() => 't' in window);
-          await tab2!.evaluate(() => t.client.ready);
-          await expect.poll(() => state(tab1!)).toMatchObject({ status: 'signed-in', sessionId: sid });
+          await tab2.waitForFunction(() => 't' in window);
+          await tab2.evaluate(() => t.client.ready);
+          await expect.poll(() => state(tab1)).toMatchObject({ status: 'signed-in', sessionId: sid });
           await expect
-            .poll(async () => ((await state(tab2!)) as { accessExpiresAt?: number }).accessExpiresAt)
-            .toBe(((await state(tab1!)) as { accessExpiresAt: number }).accessExpiresAt);
-          expect(await burst([tab1!, tab2!], 3)).toEqual(Array(6).fill(200));
+            .poll(async () => ((await state(tab2)) as { accessExpiresAt?: number }).accessExpiresAt)
+            .toBe(((await state(tab1)) as { accessExpiresAt: number }).accessExpiresAt);
+          expect(await burst([tab1, tab2], 3)).toEqual(Array(6).fill(200));
           expect(s.proxy.count('POST', '/auth/refresh')).toBe(1);
           expect(await s.srv.sessions.getSession(sid)).not.toBeNull();
         });
 
         it(`${transport}: a tab opened after a rotation uses the new generation (REUSE_GRACE=0)`, async () => {
           const s = await setup(transport, via, { reuseGrace: 0 });
-          const [tab1] = await signedInTabs(s, 1);
-          const sid = await sessionIdOf(tab1!);
-          await tab1!.evaluate(() => t.client.refresh());
+          const [tab1] = (await signedInTabs(s, 1)) as [Page];
+          const sid = await sessionIdOf(tab1);
+          await tab1.evaluate(() => t.client.refresh());
           const tab2 = await s.tab();
           expect(await sessionIdOf(tab2)).toBe(sid);
           // The new tab refreshes with the current refresh token: a rotated-out one would end the session.
           await tab2.evaluate(() => t.client.refresh());
           expect(s.proxy.count('POST', '/auth/refresh')).toBe(2);
-          await expect.poll(async () => (await state(tab1!)).status).toBe('signed-in');
-          expect(await burst([tab1!, tab2], 2)).toEqual(Array(4).fill(200));
+          await expect.poll(async () => (await state(tab1)).status).toBe('signed-in');
+          expect(await burst([tab1, tab2], 2)).toEqual(Array(4).fill(200));
           expect(await s.srv.sessions.getSession(sid)).not.toBeNull();
         });
 
         it(`${transport}: the last tab closed and a new one opened: ${transport === 'cookie' ? 'resumed' : 'signed out cleanly'}`, async () => {
           const s = await setup(transport, via, { reuseGrace: 0 });
-          const [tab1] = await signedInTabs(s, 1);
-          const sid = await sessionIdOf(tab1!);
-          await tab1!.close();
+          const [tab1] = (await signedInTabs(s, 1)) as [Page];
+          const sid = await sessionIdOf(tab1);
+          await tab1.close();
           const before = s.proxy.total();
           const tab2 = await s.tab();
           if (transport === 'cookie') {
@@ -251,54 +257,48 @@ for (const via of ['fetch', 'axios'] as const) {
         });
 
         it(`${transport}: the server stopped for 5 s during a refresh → offline, then signed in again, session intact (REUSE_GRACE=0)`, async () => {
-          const s = await setup(transport, via, { reuseGrace: 0 });
-          const [tab1, tab2] = await signedInTabs(s, 2);
-          const sid = await sessionIdOf(tab1!);
-          s.proxy.hold('/auth/refresh');
-          await tab1!.evaluate(() => {
-            void t.client.refresh();
-          });
-          await expect.poll(() => s.proxy.heldCount()).toBe(1);
+          const { s, tab1, tab2, sid } = await refreshInFlight(transport, via);
           await s.proxy.stop();
-          await expect.poll(async () => (await state(tab1!)).status).toBe('offline');
-          await tab1!.waitForTimeout(5000);
+          await expect.poll(async () => (await state(tab1)).status).toBe('offline');
+          await tab1.waitForTimeout(5000);
           await s.proxy.start();
-          await expect.poll(async () => (await state(tab1!)).status, { timeout: 15_000 }).toBe('signed-in');
-          expect(await sessionIdOf(tab1!)).toBe(sid);
-          const history = await tab1!.evaluate(() => t.states.map((x) => x.status));
+          await expect.poll(async () => (await state(tab1)).status, { timeout: 15_000 }).toBe('signed-in');
+          expect(await sessionIdOf(tab1)).toBe(sid);
+          const history = await tab1.evaluate(() => t.states.map((x) => x.status));
           expect(history).toContain('offline');
           expect(history.slice(1)).not.toContain('signed-out'); // [0]: before the sign-in
-          const offline = await tab1!.evaluate(() =>
+          const offline = await tab1.evaluate(() =>
             t.events.filter((e) => e.type === 'offline').map((e) => (e as { retryIn: number }).retryIn),
           );
           expect(offline.slice(0, 3)).toEqual([1000, 2000, 4000]); // backoff, not a storm
           expect(s.proxy.count('POST', '/auth/refresh')).toBe(1); // the cut one never reached it
-          expect(await burst([tab1!, tab2!], 2)).toEqual(Array(4).fill(200));
-          expect(await signedOuts(tab2!)).toEqual([]);
+          expect(await burst([tab1, tab2], 2)).toEqual(Array(4).fill(200));
+          expect(await signedOuts(tab2)).toEqual([]);
           expect(await s.srv.sessions.getSession(sid)).not.toBeNull();
         }, 30_000);
       }
 
       it('header: a renewed access token (sliding expiration) is picked up and shared, without a refresh', async () => {
-        const s = await setup('header', via, { accessTtl: 4, slidingRenewAfter: 0.5 });
-        const [tab1, tab2] = await signedInTabs(s, 2);
+        const s = await setup('header', via, { accessTtl: 8, slidingRenewAfter: 0.5 });
+        const [tab1, tab2] = (await signedInTabs(s, 2)) as [Page, Page];
         const tokens: string[] = [];
-        tab2!.on('request', (request) => {
+        tab2.on('request', (request) => {
           const value = request.headers().authorization;
           if (request.url().endsWith('/api/me') && value) tokens.push(value);
         });
-        expect(await tab2!.evaluate(() => t.call())).toBe(200);
-        const first = (await state(tab1!)) as { accessExpiresAt: number };
-        await tab1!.waitForTimeout(2300); // past half of the access token's life
-        expect(await tab1!.evaluate(() => t.call())).toBe(200);
-        expect(await tab1!.evaluate(() => t.events.some((e) => e.type === 'renewed'))).toBe(true);
-        const renewed = (await state(tab1!)) as { accessExpiresAt: number };
+        expect(await tab2.evaluate(() => t.call())).toBe(200);
+        const first = (await state(tab1)) as { accessExpiresAt: number };
+        // Past half of the access token's life (8 s, whole seconds): a renewal is due.
+        await tab1.waitForTimeout(Math.max(0, first.accessExpiresAt - 4000 - Date.now()) + 300);
+        expect(await tab1.evaluate(() => t.call())).toBe(200);
+        expect(await tab1.evaluate(() => t.events.some((e) => e.type === 'renewed'))).toBe(true);
+        const renewed = (await state(tab1)) as { accessExpiresAt: number };
         expect(renewed.accessExpiresAt).toBeGreaterThan(first.accessExpiresAt);
         await expect
-          .poll(async () => ((await state(tab2!)) as { accessExpiresAt: number }).accessExpiresAt)
+          .poll(async () => ((await state(tab2)) as { accessExpiresAt: number }).accessExpiresAt)
           .toBe(renewed.accessExpiresAt);
-        await tab1!.waitForTimeout(Math.max(0, first.accessExpiresAt - Date.now()) + 300);
-        expect(await tab2!.evaluate(() => t.call())).toBe(200);
+        await tab1.waitForTimeout(Math.max(0, first.accessExpiresAt - Date.now()) + 300);
+        expect(await tab2.evaluate(() => t.call())).toBe(200);
         expect(tokens).toHaveLength(2);
         expect(tokens[1]).not.toBe(tokens[0]);
         expect(s.proxy.count('POST', '/auth/refresh')).toBe(0);

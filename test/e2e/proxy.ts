@@ -47,6 +47,11 @@ export class CountingProxy {
     return [...this.reached.values()].reduce((a, b) => a + b, 0);
   }
 
+  /** How many requests are being held. */
+  heldCount(): number {
+    return this.#held.length;
+  }
+
   hold(path: string): void {
     this.#holding.add(path);
   }
