@@ -223,8 +223,8 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
     if (!closed) timer = setTimeout(run, Math.max(delay, 500));
   }
 
-  /** Makes `g` the current generation; `share` tells the other tabs. */
-  function adopt(g: Generation, share: boolean): void {
+  /** Makes `g` the current generation; `share` tells the other tabs; `fromTab`: another tab sent it. */
+  function adopt(g: Generation, share: boolean, fromTab = false): void {
     gen = g;
     failures = 0;
     if (share) post({ t: 'gen', g });
@@ -232,8 +232,9 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
     // Proactive refresh shortly before expiry; every tab sets it, the lock lets one tab act. A
     // clock far ahead of the server's would make it a refresh storm: then the 401s decide alone.
     const life = g.accessExpiresAt - Date.now();
-    clockAgrees = life > 0;
-    if (clockAgrees && options.autoRefresh !== false)
+    // Only a token fresh from the server says something about this clock (a tab's may be old).
+    if (!fromTab) clockAgrees = life > 0;
+    if ((clockAgrees || fromTab) && options.autoRefresh !== false)
       schedule(life - Math.min(margin, life / 2), () => void refresh(g));
     else clearTimeout(timer);
   }
@@ -363,7 +364,7 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
     } else if (m.t === 'gen') {
       if (gen === null || m.g.sessionId !== gen.sessionId || m.g.n > gen.n) {
         const first = gen === null;
-        adopt(m.g, false);
+        adopt(m.g, false, true);
         if (first) emit({ type: 'signed-in', by: 'tab' });
       }
     } else if (m.t === 'out' && (gen === null || gen.sessionId === m.sid)) {

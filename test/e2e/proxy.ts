@@ -7,10 +7,17 @@
  * - `/client.html` + `/client.js`: a blank page with the client bundle (see client-page.ts).
  */
 import { once } from 'node:events';
-import { createServer, request as forward, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  request as forward,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
-const PAGE = '<!doctype html><meta charset="utf-8"><title>client</title><script type="module" src="/client.js"></script>';
+const PAGE =
+  '<!doctype html><meta charset="utf-8"><title>client</title><script type="module" src="/client.js"></script>';
 
 export class CountingProxy {
   readonly reached = new Map<string, number>();
@@ -38,6 +45,11 @@ export class CountingProxy {
   /** Every request that reached the server, all paths together. */
   total(): number {
     return [...this.reached.values()].reduce((a, b) => a + b, 0);
+  }
+
+  /** How many requests are being held. */
+  heldCount(): number {
+    return this.#held.length;
   }
 
   hold(path: string): void {
@@ -92,7 +104,13 @@ export class CountingProxy {
     const key = `${req.method} ${path}`;
     this.reached.set(key, (this.reached.get(key) ?? 0) + 1);
     const upstream = forward(
-      { host: this.target.hostname, port: this.target.port, method: req.method, path: req.url, headers: req.headers },
+      {
+        host: this.target.hostname,
+        port: this.target.port,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+      },
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
