@@ -69,13 +69,20 @@ const AUTH_LABELS: Record<Auth, string> = {
   'fastify-jwt': '@fastify/jwt (stateless)',
   'express-jwt': 'express-jwt (stateless)',
   'express-session': 'express-session + connect-redis',
+  'nestjs-passport': '@nestjs/passport + passport-jwt (stateless)',
 };
 
 const OURS: Auth[] = ['none', 'stateless', 'strict-memory', 'strict-redis', 'strict-redis-cache'];
 const PEERS: Partial<Record<Framework, Auth[]>> = {
   express: ['express-jwt', 'express-session'],
   fastify: ['fastify-jwt'],
+  'nestjs-express': ['nestjs-passport'],
 };
+
+/** `BENCH_HTTP_FRAMEWORKS=koa,next` runs only those frameworks' cases (default: all). */
+const SELECTED: readonly Framework[] = process.env.BENCH_HTTP_FRAMEWORKS
+  ? FRAMEWORKS.filter((f) => process.env.BENCH_HTTP_FRAMEWORKS!.split(',').includes(f))
+  : FRAMEWORKS;
 
 interface CaseRecord {
   spec: ServerSpec;
@@ -238,7 +245,7 @@ async function runGroup(group: CaseRecord[], t: Timing, log: (m: string) => void
 export default defineBenchmark({
   name: 'http',
   description:
-    'GET /api/me req/s with autocannon: jwt-sessions on Express/Fastify/Hono vs no auth, @fastify/jwt, express-jwt, express-session',
+    'GET /api/me req/s with autocannon: jwt-sessions on Express/Fastify/Hono/Koa/NestJS/Next.js vs no auth, @fastify/jwt, express-jwt, express-session, @nestjs/passport',
   async run(ctx) {
     // Warm-up: Express with auth needs 2-3 s of load to reach its steady state (JIT).
     const timing: Timing = ctx.quick
@@ -257,7 +264,7 @@ export default defineBenchmark({
     }
 
     const records = new Map<string, CaseRecord>();
-    for (const framework of FRAMEWORKS) {
+    for (const framework of SELECTED) {
       for (const auth of [...OURS, ...(PEERS[framework] ?? [])]) {
         if (usesRedis(auth) && !redisUp) continue;
         records.set(key(framework, auth), {
@@ -280,7 +287,12 @@ export default defineBenchmark({
 
     try {
       await transpileTree(ROOT, ['src', 'bench/http', 'bench/lib/http-bench.ts'], BUILD_DIR);
-      for (const framework of FRAMEWORKS) {
+      if (SELECTED.includes('next')) {
+        // The Next.js cases serve the adapter test app's `next build` (test/fixtures/next-app).
+        const { ensureNextBuild } = await import('../test/adapters/next-server.js');
+        await ensureNextBuild();
+      }
+      for (const framework of SELECTED) {
         const group = all.filter((r) => r.spec.framework === framework);
         notes.push(...(await runGroup(group, timing, ctx.log)));
       }

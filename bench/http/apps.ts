@@ -169,6 +169,134 @@ async function startHono(spec: ServerSpec, sessions: AppSessions): Promise<Runni
   };
 }
 
+async function startKoa(spec: ServerSpec, sessions: AppSessions): Promise<RunningApp> {
+  const { default: Koa } = await import('koa');
+  const { createServer } = await import('node:http');
+  const app = new Koa();
+  if (spec.auth === 'none') {
+    app.use((ctx) => {
+      if (ctx.path === ROUTE) ctx.body = profileOf(USER);
+    });
+  } else if (guardedByJwtSessions(spec.auth) && sessions) {
+    const { koaSessions } = await import('../../src/adapters/koa.js');
+    const guard = koaSessions(sessions).requireAccess();
+    app.use(async (ctx, next) => {
+      if (ctx.path !== ROUTE) return next();
+      await guard(ctx, async () => {
+        ctx.body = profileOf(ctx.state.jwtSession.claims);
+      });
+    });
+  } else {
+    unsupported(spec);
+  }
+  const server = createServer(app.callback());
+  return { url: await listen(server), login: null, close: () => closeServer(server) };
+}
+
+/** NestJS 11 on its Express or Fastify platform; decorators applied as calls (no metadata needed). */
+async function startNest(spec: ServerSpec, sessions: AppSessions, platform: 'express' | 'fastify') {
+  await import('reflect-metadata');
+  const common = await import('@nestjs/common');
+  const { NestFactory } = await import('@nestjs/core');
+  const imports: unknown[] = [];
+  const providers: unknown[] = [];
+  class MeController {
+    me(request: { jwtSession?: { claims: unknown }; user?: unknown }) {
+      return profileOf(request.jwtSession?.claims ?? request.user ?? USER);
+    }
+  }
+  const descriptor = Object.getOwnPropertyDescriptor(MeController.prototype, 'me')!;
+  common.Req()(MeController.prototype, 'me', 0);
+  if (guardedByJwtSessions(spec.auth) && sessions) {
+    const { JwtSessionsModule, JwtSessionGuard } = await import('../../src/adapters/nestjs.js');
+    imports.push(JwtSessionsModule.forRoot({ sessions }));
+    common.UseGuards(JwtSessionGuard)(MeController.prototype, 'me', descriptor);
+  } else if (spec.auth === 'nestjs-passport') {
+    const { PassportModule, PassportStrategy, AuthGuard } = await import('@nestjs/passport');
+    const { ExtractJwt, Strategy } = await import('passport-jwt');
+    class JwtStrategy extends PassportStrategy(Strategy) {
+      constructor() {
+        super({
+          jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+          secretOrKey: SECRET,
+          algorithms: ['HS256'],
+        });
+      }
+      validate(payload: unknown) {
+        return payload;
+      }
+    }
+    common.Injectable()(JwtStrategy);
+    imports.push(PassportModule);
+    providers.push(JwtStrategy);
+    common.UseGuards(AuthGuard('jwt'))(MeController.prototype, 'me', descriptor);
+  } else if (spec.auth !== 'none') {
+    unsupported(spec);
+  }
+  common.Get(ROUTE.slice(1))(MeController.prototype, 'me', descriptor);
+  common.Controller()(MeController);
+  class AppModule {}
+  common.Module({
+    imports: imports as never[],
+    providers: providers as never[],
+    controllers: [MeController],
+  })(AppModule);
+  const adapter =
+    platform === 'express'
+      ? new (await import('@nestjs/platform-express')).ExpressAdapter()
+      : new (await import('@nestjs/platform-fastify')).FastifyAdapter();
+  const app = await NestFactory.create(AppModule, adapter, { logger: false });
+  await app.listen(0, '127.0.0.1');
+  const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  return { url, login: null, close: () => app.close() };
+}
+
+/**
+ * Next.js 16: the adapter test app's production build (test/fixtures/next-app, built by the parent)
+ * on Next's own server; its `/api/me` route file calls the handler registered on globalThis.
+ */
+async function startNext(spec: ServerSpec, sessions: AppSessions): Promise<RunningApp> {
+  const { createRequire } = await import('node:module');
+  const { createServer } = await import('node:http');
+  const { fileURLToPath } = await import('node:url');
+  const require = createRequire(import.meta.url);
+  // This file runs from a copy under <root>/node_modules/.cache (see transpileTree).
+  const root = fileURLToPath(import.meta.url).split('/node_modules/')[0]!;
+  let handler: (request: Request, context: unknown) => Response | Promise<Response>;
+  if (spec.auth === 'none') {
+    handler = () => Response.json(profileOf(USER));
+  } else if (guardedByJwtSessions(spec.auth) && sessions) {
+    const { nextSessions } = await import('../../src/adapters/next.js');
+    handler = nextSessions(sessions).withSession((_request, session) =>
+      Response.json(profileOf(session.claims)),
+    );
+  } else {
+    unsupported(spec);
+  }
+  (globalThis as { __jwtSessionsNextFixture?: unknown }).__jwtSessionsNextFixture = {
+    handle: (key: string, request: Request) =>
+      key === `${ROUTE} GET` ? handler(request, undefined) : Response.json(UNAUTHORIZED, { status: 404 }),
+    proxy: (_request: Request, next: () => Response) => next(),
+  };
+  const createNext = require('next') as (options: object) => {
+    prepare(): Promise<void>;
+    getRequestHandler(): (req: unknown, res: unknown) => Promise<void>;
+    close(): Promise<void>;
+  };
+  const next = createNext({ dev: false, dir: `${root}/test/fixtures/next-app`, quiet: true });
+  await next.prepare();
+  const handle = next.getRequestHandler();
+  const server = createServer((req, res) => handle(req, res));
+  return {
+    url: await listen(server),
+    login: null,
+    async close() {
+      await closeServer(server);
+      await next.close();
+    },
+  };
+}
+
 export function startApp(spec: ServerSpec, sessions: AppSessions): Promise<RunningApp> {
   switch (spec.framework) {
     case 'express':
@@ -177,5 +305,13 @@ export function startApp(spec: ServerSpec, sessions: AppSessions): Promise<Runni
       return startFastify(spec, sessions);
     case 'hono':
       return startHono(spec, sessions);
+    case 'koa':
+      return startKoa(spec, sessions);
+    case 'nestjs-express':
+      return startNest(spec, sessions, 'express');
+    case 'nestjs-fastify':
+      return startNest(spec, sessions, 'fastify');
+    case 'next':
+      return startNext(spec, sessions);
   }
 }

@@ -3,7 +3,15 @@
  * cases, the one route under test, the user every case authenticates, and the shared HS256 secret.
  */
 
-export const FRAMEWORKS = ['express', 'fastify', 'hono'] as const;
+export const FRAMEWORKS = [
+  'express',
+  'fastify',
+  'hono',
+  'koa',
+  'nestjs-express',
+  'nestjs-fastify',
+  'next',
+] as const;
 export type Framework = (typeof FRAMEWORKS)[number];
 
 /**
@@ -12,7 +20,8 @@ export type Framework = (typeof FRAMEWORKS)[number];
  * - `stateless` / `strict-memory` / `strict-redis` / `strict-redis-cache`: jwt-sessions'
  *   `requireAccess()` with that verify mode and store (`-cache` = RedisStore `liveCache: true`);
  * - `fastify-jwt`, `express-jwt`: the usual stateless JWT plugin of that framework;
- * - `express-session`: express-session + connect-redis v9 on the `redis` v5 client (a cookie).
+ * - `express-session`: express-session + connect-redis v9 on the `redis` v5 client (a cookie);
+ * - `nestjs-passport`: @nestjs/passport's `AuthGuard('jwt')` with passport-jwt (NestJS's usual pick).
  */
 export const AUTHS = [
   'none',
@@ -23,6 +32,7 @@ export const AUTHS = [
   'fastify-jwt',
   'express-jwt',
   'express-session',
+  'nestjs-passport',
 ] as const;
 export type Auth = (typeof AUTHS)[number];
 

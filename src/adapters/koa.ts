@@ -86,18 +86,20 @@ export function sendKoaResponse(ctx: Context, response: HttpResponse): void {
 }
 
 /**
- * Koa's own client errors (http-errors with a 4xx `status`, e.g. from a body parser or `ctx.throw`)
- * as the library's typed errors, so they get the `{error, code}` shape without echoing the request.
- * Everything else is returned unchanged.
+ * Koa's own client errors (http-errors with status 400, 404, 413 or 415: a body parser, a router,
+ * `ctx.throw`) as the library's typed errors, so they get the `{error, code}` shape without
+ * echoing the request. Everything else is returned unchanged. The one place Koa errors meet the
+ * error contract.
  */
 export function fromKoaError(error: unknown): unknown {
   if (isAnsweredError(error) || typeof error !== 'object' || error === null) return error;
   const status = (error as { status?: unknown; statusCode?: unknown }).status;
-  if (typeof status !== 'number' || status < 400 || status > 499) return error;
+  if (status === 400) return new RequestError('bad_request', 'bad request');
+  if (status === 404) return new RequestError('not_found', 'not found');
   if (status === 413) return new RequestError('payload_too_large', 'request body too large');
   if (status === 415) return new RequestError('unsupported_media_type', 'unsupported content type');
-  if (status === 404) return new RequestError('not_found', 'not found');
-  return new RequestError('bad_request', 'bad request');
+  // 401, 403, 409, 422…: the application's own answers (`ctx.throw(403)`), left to it.
+  return error;
 }
 
 /** Builds a middleware: authorize, set `ctx.state.jwtSession`, patch the response — or answer the error. */

@@ -15,6 +15,8 @@ type Handler = (request: Request, context: unknown) => Response | Promise<Respon
 interface NextFixtureApp {
   handle(key: string, request: Request, context: unknown): Response | Promise<Response>;
   proxy(request: Request, next: () => Response): Promise<Response>;
+  /** The server action of app/action: the user, or the code of the refusal. */
+  action(...args: unknown[]): Promise<{ user: unknown } | { refused: string }>;
 }
 
 declare global {
@@ -87,7 +89,17 @@ export const startNext: StartApp = async (fixture) => {
   await ensureNextBuild();
   const auth = nextSessions(createSessionHttp(fixture.sessions, fixture.httpOptions));
   const handlers = buildHandlers(auth, fixture.prefix, fixture.routeOptions);
+  const whoAmI = auth.withSessionAction(async (session, ..._args: unknown[]) => ({
+    user: session.claims.user_id,
+  }));
   globalThis.__jwtSessionsNextFixture = {
+    async action(...args) {
+      try {
+        return await whoAmI(...args);
+      } catch (error) {
+        return { refused: (error as { code?: string }).code ?? 'unknown' };
+      }
+    },
     handle(key, request, context) {
       const handler = handlers.get(key);
       if (handler === undefined) return Response.json({ error: `no handler for ${key}` }, { status: 404 });

@@ -11,10 +11,10 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cookieTransportFlow, headerTransportFlow } from './quickstart-flow.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const EXAMPLES = ['express', 'fastify', 'hono', 'koa'] as const;
-const DEMO = { login: 'demo@example.com', password: 'correct horse battery staple' };
 /** Starting tsx and compiling on a loaded 2-core machine: generous. */
 const START_TIMEOUT_MS = 45_000;
 
@@ -63,12 +63,6 @@ function startExample(name: string, port: number): Promise<Started> {
   });
 }
 
-function setCookieValue(response: Response, name: string): string {
-  const line = response.headers.getSetCookie().find((c) => c.startsWith(`${name}=`));
-  if (line === undefined) throw new Error(`no ${name} cookie`);
-  return line.slice(name.length + 1, line.indexOf(';'));
-}
-
 describe.each(EXAMPLES)('examples/%s.ts', (name) => {
   let app: Started;
 
@@ -79,68 +73,10 @@ describe.each(EXAMPLES)('examples/%s.ts', (name) => {
     app?.child.kill();
   });
 
-  const post = (path: string, headers: Record<string, string>, body?: unknown) =>
-    fetch(`${app.url}${path}`, {
-      method: 'POST',
-      headers: body === undefined ? headers : { ...headers, 'content-type': 'application/json' },
-      ...(body !== undefined && { body: JSON.stringify(body) }),
-    });
-  const get = (path: string, headers: Record<string, string> = {}) => fetch(`${app.url}${path}`, { headers });
+  it('header transport: login → protected call → refresh → logout', () => headerTransportFlow(app.url));
 
-  it('header transport: login → protected call → refresh → logout', async () => {
-    const wrong = await post('/auth/login', {}, { ...DEMO, password: 'wrong' });
-    expect(wrong.status).toBe(401);
-    expect(await wrong.json()).toMatchObject({ code: 'invalid_credentials' });
-
-    const login = await post('/auth/login', {}, DEMO);
-    expect(login.status).toBe(200);
-    const tokens = await login.json();
-    const me = await get('/api/me', { authorization: `Bearer ${tokens.access_token}` });
-    expect(me.status).toBe(200);
-    expect(await me.json()).toEqual({ user_id: 'u_demo', session_id: tokens.session_id });
-    expect((await get('/api/me')).status).toBe(401);
-
-    const refresh = await post('/auth/refresh', { 'x-refresh-token': tokens.refresh_token });
-    expect(refresh.status).toBe(200);
-    const rotated = await refresh.json();
-    expect(rotated.session_id).toBe(tokens.session_id);
-    expect(rotated.refresh_token).not.toBe(tokens.refresh_token);
-    expect((await get('/api/me', { authorization: `Bearer ${tokens.access_token}` })).status).toBe(401);
-    const authorization = `Bearer ${rotated.access_token}`;
-    expect((await get('/api/me', { authorization })).status).toBe(200);
-
-    const list = await get('/auth/sessions', { authorization });
-    expect((await list.json()).sessions).toContainEqual(
-      expect.objectContaining({ id: tokens.session_id, current: true }),
-    );
-
-    const logout = await post('/auth/logout', { authorization });
-    expect(await logout.json()).toEqual({ revoked: 1 });
-    expect((await get('/api/me', { authorization })).status).toBe(401);
-    expect((await post('/auth/refresh', { 'x-refresh-token': rotated.refresh_token })).status).toBe(401);
-  });
-
-  it('cookie transport: login → protected call → refresh with CSRF → logout clears the cookies', async () => {
-    const login = await post('/auth/login', {}, { ...DEMO, transport: 'cookie' });
-    expect(login.status).toBe(200);
-    const { csrf } = await login.json();
-    const cookie = `jwt_access=${setCookieValue(login, 'jwt_access')}; jwt_refresh=${setCookieValue(login, 'jwt_refresh')}`;
-    expect((await get('/api/me', { cookie })).status).toBe(200);
-
-    expect((await post('/auth/refresh', { cookie })).status).toBe(403);
-    const refresh = await post('/auth/refresh', { cookie, 'x-csrf-token': csrf });
-    expect(refresh.status).toBe(200);
-    const next = await refresh.json();
-    const rotatedCookie = `jwt_access=${setCookieValue(refresh, 'jwt_access')}; jwt_refresh=${setCookieValue(refresh, 'jwt_refresh')}`;
-    expect((await get('/api/me', { cookie: rotatedCookie })).status).toBe(200);
-
-    const logout = await post('/auth/logout', { cookie: rotatedCookie, 'x-csrf-token': next.csrf });
-    expect(await logout.json()).toEqual({ revoked: 1 });
-    expect(logout.headers.getSetCookie().every((c) => /^jwt_(access|refresh)=; .*Max-Age=0/.test(c))).toBe(
-      true,
-    );
-    expect((await get('/api/me', { cookie: rotatedCookie })).status).toBe(401);
-  });
+  it('cookie transport: login → protected call → refresh with CSRF → logout clears the cookies', () =>
+    cookieTransportFlow(app.url));
 
   it('logs nothing unexpected while serving', () => {
     expect(app.output().trim()).toBe(`Listening on ${app.url}`);
@@ -152,5 +88,22 @@ describe.each(['docs/quickstart.md', 'README.md'])('%s', (path) => {
   it.each(EXAMPLES)('shows examples/%s.ts verbatim', (name) => {
     const source = readFileSync(new URL(`../../examples/${name}.ts`, import.meta.url), 'utf8');
     expect(doc).toContain(`\`\`\`ts\n${source}\`\`\``);
+  });
+});
+
+describe('README.md shows the multi-file quickstarts verbatim', () => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  it.each([
+    ['next/lib/auth.ts', 'ts'],
+    ['next/app/auth/[...route]/route.ts', 'ts'],
+    ['next/app/api/me/route.ts', 'ts'],
+    ['next/proxy.ts', 'ts'],
+    ['nestjs/src/auth.ts', 'ts'],
+    ['nestjs/src/app.module.ts', 'ts'],
+    ['nestjs/src/main.ts', 'ts'],
+    ['nestjs/tsconfig.json', 'json'],
+  ])('examples/%s', (path, lang) => {
+    const source = readFileSync(new URL(`../../examples/${path}`, import.meta.url), 'utf8');
+    expect(readme).toContain(`\`${path}\`:\n\n\`\`\`${lang}\n${source}\`\`\``);
   });
 });

@@ -1,11 +1,13 @@
 /**
  * What the shared scenarios do not cover on Next.js: `proxy` (Next 16's Node.js-runtime
- * middleware) as a gate in front of a route, and framework-level odd requests.
+ * middleware) as a gate in front of a route, framework-level odd requests, and a server action.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNext } from './apps-next.js';
 import { createFixture, type Fixture, type RunningApp } from './harness.js';
-import { ensureNextBuild, NEXT_BUILD_TIMEOUT_MS } from './next-server.js';
+import { ensureNextBuild, NEXT_BUILD_TIMEOUT_MS, NEXT_FIXTURE_DIR } from './next-server.js';
 
 const DEMO = { login: 'demo@example.com', password: 'correct horse battery staple' };
 
@@ -75,21 +77,62 @@ describe('proxy (middleware) as a gate', () => {
 });
 
 describe('odd requests Next itself sees first', () => {
-  it.each(['/auth/sessions/%E0%A4%A', '/auth/%ZZ', `/auth/sessions/${'a'.repeat(5000)}`])(
-    '%s: a JSON error, no-store, nothing echoed',
-    async (path) => {
-      const { body } = await login();
-      const reply = await fetch(`${app.url}${path}`, {
-        method: 'DELETE',
-        headers: { authorization: `Bearer ${body.access_token}` },
-      });
-      const text = await reply.text();
-      expect(reply.status).toBeGreaterThanOrEqual(400);
-      expect(reply.status).toBeLessThan(500);
-      expect(JSON.parse(text)).toEqual({ error: expect.any(String), code: expect.any(String) });
-      expect(reply.headers.get('cache-control')).toBe('no-store');
-      expect(text).not.toContain('%E0');
-      expect(text).not.toContain('aaaa');
-    },
-  );
+  it.each([
+    ['bad percent-encoding in the id', '/auth/sessions/%E0%A4%A'],
+    ['bad percent-encoding in the route', '/auth/%ZZ'],
+    ['a 5000-character id', `/auth/sessions/${'a'.repeat(5000)}`],
+  ])('%s: a JSON error, no-store, nothing echoed', async (_label, path) => {
+    const { body } = await login();
+    const reply = await fetch(`${app.url}${path}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${body.access_token}` },
+    });
+    const text = await reply.text();
+    expect(reply.status).toBeGreaterThanOrEqual(400);
+    expect(reply.status).toBeLessThan(500);
+    expect(JSON.parse(text)).toEqual({ error: expect.any(String), code: expect.any(String) });
+    expect(reply.headers.get('cache-control')).toBe('no-store');
+    expect(text).not.toContain('%E0');
+    expect(text).not.toContain('aaaa');
+  });
+});
+
+describe('a server action guarded by withSessionAction', () => {
+  /** Calls app/action's server action the way Next's client does (Next-Action header). */
+  async function callAction(headers: Record<string, string>) {
+    const manifest = JSON.parse(
+      readFileSync(join(NEXT_FIXTURE_DIR, '.next', 'server', 'server-reference-manifest.json'), 'utf8'),
+    ) as { node: Record<string, unknown> };
+    const [actionId] = Object.keys(manifest.node);
+    const reply = await fetch(`${app.url}/action`, {
+      method: 'POST',
+      headers: {
+        'next-action': actionId!,
+        'content-type': 'text/plain;charset=UTF-8',
+        origin: app.url,
+        ...headers,
+      },
+      body: '[]',
+    });
+    expect(reply.status).toBe(200);
+    return reply.text();
+  }
+
+  it('header transport: the action sees the verified session', async () => {
+    const { body } = await login();
+    expect(await callAction({ authorization: `Bearer ${body.access_token}` })).toContain(
+      '"user":"user-demo"',
+    );
+  });
+
+  it('no token: refused with the typed error', async () => {
+    expect(await callAction({})).toContain('"refused":"token_missing"');
+  });
+
+  it('cookie transport: refused without the CSRF token, allowed with it', async () => {
+    const { body, cookies } = await login('cookie');
+    const cookie = cookies.map((line) => line.slice(0, line.indexOf(';'))).join('; ');
+    expect(await callAction({ cookie })).toContain('"refused":"csrf_invalid"');
+    expect(await callAction({ cookie, 'x-csrf-token': body.csrf })).toContain('"user":"user-demo"');
+  });
 });
