@@ -298,12 +298,13 @@ export function createSessionRoutes(http: SessionHttp, options: SessionRoutesOpt
     } catch (error) {
       if (error instanceof TokenFormatError)
         throw new RequestError('bad_request', 'refresh_token is not a valid refresh token');
-      // Expired, revoked or rotated out: nothing left to end.
-      if (error instanceof UnauthorizedError) return json(200, { revoked: 0 });
+      // Expired, revoked or rotated out: no live session of that token to end (never 200 with 0).
+      if (error instanceof UnauthorizedError) throw new RequestError('not_found', 'session not found');
       throw error;
     }
     if (!sameOwner(other, session)) throw new RequestError('not_found', 'session not found');
     const revoked = await sessions.revokeSession(other.sessionId);
+    if (revoked === 0) throw new RequestError('not_found', 'session not found');
     const response = json(200, { revoked });
     if (other.sessionId === session.sessionId) response.cookies.push(...http.clearCookies());
     return response;

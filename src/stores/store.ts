@@ -35,6 +35,12 @@ export interface StoredSession {
   readonly data: string;
 }
 
+/** Where a page of `listNamespacePage` starts: after this position (null: from the start). */
+export interface NamespacePage {
+  limit: number;
+  after: { createdAt: number; id: string } | null;
+}
+
 export interface Store {
   /** Inserts a new session (version 1). Ids are random; a clash is a programming error. */
   create(session: StoredSession): Promise<void>;
@@ -72,6 +78,13 @@ export interface Store {
 
   /** The live sessions of a namespace, in creation order. */
   listNamespace(namespace: string, now: number): Promise<StoredSession[]>;
+
+  /**
+   * Optional: up to `limit` live sessions of a namespace that come after `after` in the order
+   * (createdAt, id), in that order — one page read without the rest of the namespace. Stores
+   * without it are paged by the engine over `listNamespace`.
+   */
+  listNamespacePage?(namespace: string, now: number, page: NamespacePage): Promise<StoredSession[]>;
 
   /** Releases connections/timers. The store is unusable afterwards. */
   close(): Promise<void>;

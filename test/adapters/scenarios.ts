@@ -713,6 +713,15 @@ export function defineScenarios(adapter: string, start: StartApp): void {
         expect(reply.cookies).toEqual([]);
         expect((await call('GET', '/api/me', { headers: { authorization } })).status).toBe(200);
         expect((await callMe(stranger.access_token)).status).toBe(200);
+        // That session is gone now: ending it again is 404, never 200 {revoked: 0}.
+        expectError(
+          await call('POST', '/auth/logout', {
+            headers: { authorization },
+            json: { refresh_token: other.refresh_token },
+          }),
+          404,
+          'not_found',
+        );
       });
 
       it('[H6] cookie transport: CSRF required; the cookies expire with the attributes they were set with', async () => {

@@ -289,6 +289,29 @@ export function describeSqlStore(target: SqlTarget): void {
       expect(await store.get('abc', T0)).not.toBeNull();
     });
 
+    it('[C2] listNamespacePage reads one page in (created_at, id) order from a position, live rows only', async () => {
+      const store = await fresh();
+      const rows = [
+        record({ id: 'b', namespace: 'paged', createdAt: T0 }),
+        record({ id: 'a', namespace: 'paged', createdAt: T0 }),
+        record({ id: 'c', namespace: 'paged', createdAt: T0 + 1 }),
+        record({ id: 'd', namespace: 'paged', createdAt: T0 + 2, expiresAt: T0 }), // expired
+        record({ id: 'e', namespace: 'paged', createdAt: T0 + 3 }),
+        record({ id: 'f', namespace: 'other', createdAt: T0 }),
+      ];
+      for (const row of rows) await store.create(row);
+      const ids = async (after: { createdAt: number; id: string } | null, limit = 2) =>
+        (await store.listNamespacePage('paged', T0, { limit, after })).map((r) => r.id);
+      expect(await ids(null)).toEqual(['a', 'b']);
+      expect(await ids({ createdAt: T0, id: 'b' })).toEqual(['c', 'e']);
+      expect(await ids({ createdAt: T0 + 1, id: 'c' })).toEqual(['e']);
+      expect(await ids({ createdAt: T0 + 3, id: 'e' })).toEqual([]);
+      expect(await ids(null, 10)).toEqual((await store.listNamespace('paged', T0)).map((r) => r.id));
+      await expect(store.listNamespacePage('paged', T0, { limit: 0, after: null })).rejects.toThrow(
+        TypeError,
+      );
+    });
+
     it('checks arguments, and fails closed once closed', async () => {
       const store = await fresh();
       await expect(store.get('id', Number.NaN)).rejects.toBeInstanceOf(TypeError);

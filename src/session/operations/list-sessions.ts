@@ -25,7 +25,8 @@ export async function listSessions(ctx: EngineContext, namespace: string): Promi
 
 /**
  * One page of a namespace's live sessions, in a stable order (creation time, then id): sessions
- * created or ended between pages never make another one appear twice or be skipped.
+ * created or ended between pages never make another one appear twice or be skipped. A store with
+ * `listNamespacePage` (the SQL stores) reads only the page; others are paged here.
  */
 export async function listSessionPage(
   ctx: EngineContext,
@@ -36,12 +37,22 @@ export async function listSessionPage(
   if (!isPlainObject(options)) throw new InvalidPayloadError('listSessions options must be an object');
   const limit = checkLimit(options.limit);
   const after = options.cursor === undefined ? null : decodeCursor(options.cursor);
-  const records = await ctx.storeCall(() => ctx.store.listNamespace(ns, ctx.clock()));
-  const ordered = records.sort(inListingOrder);
-  const start = after === null ? 0 : ordered.findIndex((r) => inListingOrder(r, after) > 0);
-  const page = start === -1 ? [] : ordered.slice(start, start + limit);
+  const now = ctx.clock();
+  const store = ctx.store;
+  let page: StoredSession[];
+  let more: boolean;
+  if (store.listNamespacePage !== undefined) {
+    // One more than asked tells whether another page follows.
+    const read = await ctx.storeCall(() => store.listNamespacePage!(ns, now, { limit: limit + 1, after }));
+    page = read.slice(0, limit);
+    more = read.length > limit;
+  } else {
+    const ordered = (await ctx.storeCall(() => store.listNamespace(ns, now))).sort(inListingOrder);
+    const start = after === null ? 0 : ordered.findIndex((r) => inListingOrder(r, after) > 0);
+    page = start === -1 ? [] : ordered.slice(start, start + limit);
+    more = start !== -1 && start + limit < ordered.length;
+  }
   const last = page.at(-1);
-  const more = start !== -1 && start + limit < ordered.length;
   return {
     sessions: page.map(toSessionInfo),
     nextCursor: more && last !== undefined ? encodeCursor(last) : null,

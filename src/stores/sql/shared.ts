@@ -15,7 +15,7 @@
  */
 import { ConfigurationError, JwtSessionsError, StoreUnavailableError } from '../../errors.js';
 import { type StoreMisconfiguration, storeError } from '../errors.js';
-import { assertStoredSession, type Store, type StoredSession } from '../store.js';
+import { assertStoredSession, type NamespacePage, type Store, type StoredSession } from '../store.js';
 
 /** Bumped when the DDL changes; `migrate()` refuses a database newer than the code. */
 export const SCHEMA_VERSION = 1;
@@ -108,6 +108,8 @@ export interface SqlStatements {
   readonly deleteAll: readonly string[];
   readonly revokeNamespaceAccess: string;
   readonly listNamespace: string;
+  /** Without its LIMIT, which `listNamespacePage` appends as a checked integer. */
+  readonly listNamespacePage: string;
   readonly prune: string;
   readonly schemaVersion: string;
 }
@@ -148,6 +150,11 @@ export function sqlStatements(dialect: SqlDialect, tables: SqlTables, pruneBatch
     ],
     revokeNamespaceAccess: `UPDATE ${t} SET access_revoked = TRUE, version = version + 1 WHERE namespace = ${$(1)} AND ${live}`,
     listNamespace: `SELECT ${COLUMNS} FROM ${t} WHERE namespace = ${$(1)} AND ${live} ORDER BY created_at, id`,
+    // (namespace, now, after created_at, after created_at, after id): the same order, from a
+    // position on (created_at twice: `?` dialects number their parameters by position).
+    listNamespacePage:
+      `SELECT ${COLUMNS} FROM ${t} WHERE namespace = ${$(1)} AND ${live} ` +
+      `AND (created_at > ${$(3)} OR (created_at = ${$(4)} AND id > ${$(5)})) ORDER BY created_at, id`,
     prune: dialect.prune(tables, pruneBatch),
     schemaVersion: `SELECT MAX(version) AS version FROM ${tables.schema}`,
   };
@@ -414,6 +421,19 @@ export class SqlStore implements Store {
     checkTime('now', now);
     if (absentKey('namespace', namespace, 256)) return [];
     const { rows } = await this.#query(this.#sql.listNamespace, [namespace, now]);
+    return rows.map((row) => this.#map(row));
+  }
+
+  async listNamespacePage(namespace: string, now: number, page: NamespacePage): Promise<StoredSession[]> {
+    checkTime('now', now);
+    if (!Number.isSafeInteger(page.limit) || page.limit < 1 || page.limit > 1000) {
+      throw new TypeError('page limit must be an integer from 1 to 1000');
+    }
+    if (absentKey('namespace', namespace, 256)) return [];
+    const after = page.after ?? { createdAt: -1, id: '' };
+    checkTime('after.createdAt', after.createdAt);
+    const sql = `${this.#sql.listNamespacePage} LIMIT ${page.limit}`;
+    const { rows } = await this.#query(sql, [namespace, now, after.createdAt, after.createdAt, after.id]);
     return rows.map((row) => this.#map(row));
   }
 
