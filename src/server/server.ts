@@ -245,6 +245,7 @@ export async function startServer(
     if (spa.index === null) {
       return reply
         .code(503)
+        .header('cache-control', 'no-store')
         .send(errorBody(`the demo SPA is not available: ${spa.problem}`, 'spa_unavailable'));
     }
     return sendFile(spa.index, request, reply);
