@@ -4,8 +4,9 @@
  * its log carries one line per event, never a stack below level error.
  */
 import { Writable } from 'node:stream';
-import { afterEach, describe, expect, it } from 'vitest';
-import { type RunningServer, StartupError, startServer } from '../../src/server/server.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { StoreUnavailableError } from '../../src/errors.js';
+import { type RunningServer, StartupError, startServer, storeErrorLog } from '../../src/server/server.js';
 import { parseStoreUrl } from '../../src/server/store-url.js';
 import { expectRawContractError, rawExchange } from '../support/raw-http.js';
 import { describeWithService, SERVICE_URLS, serviceAvailable } from '../support/services.js';
@@ -138,5 +139,30 @@ describe("the framework's own refusals", () => {
     ]);
     for (const line of refusals.slice(0, 3)) expect(line.method).toBeDefined();
     expectNoStacks(log.lines);
+  });
+});
+
+describe('storeErrorLog', () => {
+  it('one line per distinct error; repeats within a minute are counted, not written', () => {
+    vi.useFakeTimers();
+    try {
+      const lines: string[] = [];
+      const log = storeErrorLog((line) => lines.push(line));
+      const refused = new Error('connect ECONNREFUSED 127.0.0.1:6379');
+      const timeout = new StoreUnavailableError(
+        'redis did not answer within 1000 ms: connect ECONNREFUSED 127.0.0.1:6379',
+      );
+      for (let i = 0; i < 5; i++) {
+        log(refused);
+        log(timeout);
+      }
+      expect(lines).toEqual([refused.message, timeout.message]);
+      vi.advanceTimersByTime(61_000);
+      log(refused);
+      expect(lines.at(-1)).toBe(`${refused.message} (repeated 4 more times in the last minute)`);
+      expect(lines).toHaveLength(3);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
