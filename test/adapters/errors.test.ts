@@ -8,6 +8,7 @@ import express from 'express';
 import express4 from 'express4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expressSessions } from '../../src/adapters/express.js';
+import { StoreUnavailableError } from '../../src/errors.js';
 import { clientErrorListener } from '../../src/http/errors.js';
 import { expectRawContractError, rawExchange } from '../support/raw-http.js';
 import { startExpressOn, startFastify, startHono } from './apps.js';
@@ -61,8 +62,9 @@ const MARKER = 'ECHOMARKER';
 for (const [adapter, start] of ADAPTERS) {
   describe(`${adapter}: errors`, () => {
     let app: RunningApp;
+    const fixture = createFixture();
     beforeAll(async () => {
-      app = await start(createFixture());
+      app = await start(fixture);
     });
     afterAll(async () => {
       await app?.close();
@@ -160,6 +162,20 @@ for (const [adapter, start] of ADAPTERS) {
         });
         expectContractError(big, 413, 'payload_too_large', MARKER);
       }
+    });
+
+    it('a store error: 503 with a fixed message, the error itself reported to onError', async () => {
+      const before = fixture.reported.length;
+      fixture.store.down = true;
+      let reply: Reply;
+      try {
+        reply = await send(`${app.url}/auth/login`, { method: 'POST', json: DEMO });
+      } finally {
+        fixture.store.down = false;
+      }
+      expectContractError(reply, 503, 'store_unavailable');
+      expect(reply.body).toEqual({ error: 'session store unavailable', code: 'store_unavailable' });
+      expect(fixture.reported.slice(before)).toEqual([expect.any(StoreUnavailableError)]);
     });
 
     it('refresh validation names the field and the limit', async () => {
