@@ -17,7 +17,7 @@ import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Respon
 import { checkAuthorizeOptions } from '../http/authorize.js';
 import { readNodeStream } from '../http/body.js';
 import { createRouteDispatcher } from '../http/dispatch.js';
-import { isAnsweredError } from '../http/errors.js';
+import { frameworkRequestError, isAnsweredError } from '../http/errors.js';
 import type { HttpOptions } from '../http/options.js';
 import { createSessionRoutes, type SessionRoutes, type SessionRoutesOptions } from '../http/routes.js';
 import { type SessionHttp, toSessionHttp } from '../http/session-http.js';
@@ -88,11 +88,13 @@ export function createExpressRoutes(routes: SessionRoutes): RequestHandler {
 
 /**
  * An error handler that answers the library's typed errors (thrown by your handlers, e.g. from
- * `sessions.refreshByAccess`) with the JSON error shape, and passes anything else on.
+ * `sessions.refreshByAccess`) and Express's own refusals (a body parser such as `express.json()`
+ * rejecting a body, a route parameter with malformed percent-encoding) with the JSON error shape,
+ * without echoing the request; anything else is passed on.
  */
 export function createExpressErrorHandler(http: SessionHttp): ErrorRequestHandler {
   return (error: unknown, req: Request, res: Response, next: NextFunction) => {
-    if (res.headersSent || !isAnsweredError(error)) return next(error);
+    if (res.headersSent || !isAnsweredError(frameworkRequestError(error) ?? error)) return next(error);
     sendNodeResponse(res, http.errorResponse(error, expressHttpRequest(req)));
   };
 }

@@ -121,11 +121,19 @@ const REFUSAL_CONFIG = resolveHttpConfig({ onError: () => {} });
  */
 export function fastifyFrameworkErrors(error: unknown, request: FastifyRequest, reply: FastifyReply): void {
   const refusal = frameworkRequestError(error);
-  const code = (error as { code?: unknown } | null)?.code;
-  if (refusal !== null)
-    request.log.info({ code: refusal.code, reason: code }, `request refused: ${refusal.message}`);
-  else request.log.error({ err: error }, 'unexpected router error');
-  void sendFastifyResponse(reply, errorResponse(refusal ?? error, REFUSAL_CONFIG));
+  const response = errorResponse(refusal ?? error, REFUSAL_CONFIG);
+  // Fastify runs no hooks for these requests: this is their request log line.
+  const line = {
+    method: request.method,
+    path: request.url.split('?', 1)[0],
+    status: response.status,
+    code: (response.body as { code: string }).code,
+    reason: (error as { code?: unknown } | null)?.code,
+    ip: request.ip,
+  };
+  if (refusal !== null) request.log.info(line, `${line.method} ${line.path} ${line.status} (${line.code})`);
+  else request.log.error({ ...line, err: error }, 'unexpected router error');
+  void sendFastifyResponse(reply, response);
 }
 
 /**

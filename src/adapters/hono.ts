@@ -12,8 +12,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
 import { Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import { checkAuthorizeOptions } from '../http/authorize.js';
 import { mergeHeaderList } from '../http/cors.js';
+import { refusedRequest } from '../http/errors.js';
 import type { HttpOptions } from '../http/options.js';
 import { createSessionRoutes, type SessionRoutesOptions } from '../http/routes.js';
 import { type SessionHttp, toSessionHttp } from '../http/session-http.js';
@@ -59,6 +61,25 @@ export function honoHttpRequest(c: Context, getIp: IpResolver = nodeSocketIp): H
 }
 
 export { toWebResponse };
+
+/**
+ * Hono's own refusals (an `HTTPException` with a 4xx status, e.g. from its validator on a malformed
+ * body) as the library's typed error, so they get the `{error, code}` shape without their message
+ * (which may echo the request). An `HTTPException` carrying its own `res` is the application's
+ * chosen response and stays as it is.
+ */
+function honoErrorResponse(http: SessionHttp, error: unknown, request: HttpRequest): Response {
+  if (
+    error instanceof HTTPException &&
+    error.res === undefined &&
+    error.status >= 400 &&
+    error.status < 500
+  ) {
+    return toWebResponse(http.errorResponse(refusedRequest(error.status), request));
+  }
+  if (error instanceof HTTPException && error.res !== undefined) return error.getResponse();
+  return toWebResponse(http.errorResponse(error, request));
+}
 
 function applyHonoPatch(c: Context, patch: ResponsePatch): void {
   for (const [name, value] of Object.entries(patch.headers)) {
@@ -112,7 +133,7 @@ export function sessionRoutes(
     app.options(path, (c) => toWebResponse(routes.preflight(honoHttpRequest(c, getIp), path)));
   }
   app.all('*', (c) => toWebResponse(routes.notFound(honoHttpRequest(c, getIp))));
-  app.onError((error, c) => toWebResponse(http.errorResponse(error, honoHttpRequest(c, getIp))));
+  app.onError((error, c) => honoErrorResponse(http, error, honoHttpRequest(c, getIp)));
   return app;
 }
 
@@ -129,7 +150,10 @@ export interface HonoSessions {
   ): MiddlewareHandler<JwtSessionsEnv>;
   /** The ready-made JSON routes, for `app.route(prefix, …)`. */
   routes(options: SessionRoutesOptions): Hono;
-  /** Maps an error (e.g. thrown by `sessions.refreshByAccess` in your handler) to a Response. */
+  /**
+   * Maps an error (e.g. thrown by `sessions.refreshByAccess` in your handler, or a 4xx
+   * `HTTPException` from Hono itself) to a Response; for `app.onError`.
+   */
   errorResponse(error: unknown, c: Context): Response;
 }
 
@@ -147,6 +171,6 @@ export function honoSessions(
     requireRefreshByAccess: (opts = {}) =>
       createHonoMiddleware(http, { ...opts, kind: 'refresh_by_access' }, getIp),
     routes: (routeOptions) => sessionRoutes(http, { ...routeOptions, getIp }),
-    errorResponse: (error, c) => toWebResponse(http.errorResponse(error, honoHttpRequest(c, getIp))),
+    errorResponse: (error, c) => honoErrorResponse(http, error, honoHttpRequest(c, getIp)),
   };
 }

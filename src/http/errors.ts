@@ -80,15 +80,16 @@ function statusOf(error: { statusCode?: unknown; status?: unknown }): number | n
  */
 export function frameworkRequestError(error: unknown): RequestError | null {
   if (error instanceof JwtSessionsError || typeof error !== 'object' || error === null) return null;
-  if (error instanceof URIError) return new RequestError('bad_request', MALFORMED_URL);
   const fields = error as { statusCode?: unknown; status?: unknown; code?: unknown; type?: unknown };
+  // Fastify's URL errors are URIErrors too: the over-long parameter one is a 414.
+  if (fields.code === 'FST_ERR_MAX_PARAM_LENGTH') return refusedRequest(414);
+  if (error instanceof URIError) return new RequestError('bad_request', MALFORMED_URL);
   const status = statusOf(fields);
   if (status === null) return null;
   const code = typeof fields.code === 'string' ? fields.code : '';
   const fromFastify = code.startsWith('FST_ERR_');
   const fromBodyParser = typeof fields.type === 'string';
   if (!fromFastify && !fromBodyParser) return null;
-  if (code === 'FST_ERR_BAD_URL') return new RequestError('bad_request', MALFORMED_URL);
   if (
     code === 'FST_ERR_CTP_INVALID_JSON_BODY' ||
     code === 'FST_ERR_CTP_EMPTY_JSON_BODY' ||

@@ -70,25 +70,25 @@ export interface StartOptions {
 }
 
 /**
- * Store errors for the log, one line each: a message, never a stack. A client reconnecting to an
- * unreachable store reports every failed attempt, so a repeat of the last message within a minute
- * is only counted, and the count is given with the next line written.
+ * Store errors for the log, one line each: a message, never a stack. During an outage the client
+ * reports every reconnect attempt and every request fails with the same few messages, so a message
+ * already logged within the last minute is only counted; the count comes with its next line.
  */
 export function storeErrorLog(write: (line: string) => void, quietMs = 60_000): (error: unknown) => void {
-  let last = '';
-  let lastAt = 0;
-  let repeats = 0;
+  const seen = new Map<string, { at: number; repeats: number }>();
   return (error) => {
     const message = error instanceof JwtSessionsError ? error.message : driverReason(error);
     const now = Date.now();
-    if (message === last && now - lastAt < quietMs) {
-      repeats++;
+    const last = seen.get(message);
+    if (last !== undefined && now - last.at < quietMs) {
+      last.repeats++;
       return;
     }
-    write(repeats > 0 ? `${message} (the previous error repeated ${repeats} more times)` : message);
-    last = message;
-    lastAt = now;
-    repeats = 0;
+    // Bounded: messages differ by little (addresses, counts), never without limit.
+    if (seen.size >= 100) seen.clear();
+    const repeats = last?.repeats ?? 0;
+    write(repeats > 0 ? `${message} (repeated ${repeats} more times in the last minute)` : message);
+    seen.set(message, { at: now, repeats: 0 });
   };
 }
 
@@ -253,6 +253,7 @@ export async function startServer(
     if (spa.index === null) {
       return reply
         .code(503)
+        .header('cache-control', 'no-store')
         .send(errorBody(`the demo SPA is not available: ${spa.problem}`, 'spa_unavailable'));
     }
     return sendFile(spa.index, request, reply);

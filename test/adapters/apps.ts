@@ -7,14 +7,24 @@ import { serve } from '@hono/node-server';
 import express from 'express';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
+import { validator } from 'hono/validator';
 import { expressSessions } from '../../src/adapters/express.js';
-import { jwtSessionRoutes, jwtSessions, sendFastifyResponse } from '../../src/adapters/fastify.js';
+import {
+  fastifyClientErrorHandler,
+  fastifyFrameworkErrors,
+  jwtSessionRoutes,
+  jwtSessions,
+  sendFastifyResponse,
+} from '../../src/adapters/fastify.js';
 import { honoSessions, type JwtSessionsEnv, toWebResponse } from '../../src/adapters/hono.js';
 import { RequestError } from '../../src/errors.js';
+import { clientErrorListener } from '../../src/http/errors.js';
 import { createSessionHttp } from '../../src/http/session-http.js';
 import { INTERNAL_DETAIL, MAX_HEADER_SIZE, type RunningApp, type StartApp } from './harness.js';
 
 export function listen(server: Server): Promise<RunningApp> {
+  // Requests Node's parser refuses (oversized headers, malformed lines) in the {error, code} shape.
+  server.on('clientError', clientErrorListener());
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
@@ -83,6 +93,14 @@ async function startExpressApp(
   app.get('/public', (_req, res) => {
     res.json({ ok: true });
   });
+  // A route parameter (Express decodes it: malformed percent-encoding is its URIError).
+  app.get('/api/items/:id', (req, res) => {
+    res.json({ id: req.params.id });
+  });
+  // The framework's own body parser (its errors reach auth.errorHandler()).
+  app.post('/api/json', createApp.json(), (req, res) => {
+    res.json({ body: req.body as unknown });
+  });
   app.use(auth.errorHandler());
   // What an application's last error handler does with everything the library passes on.
   app.use((_error: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
@@ -92,7 +110,11 @@ async function startExpressApp(
 }
 
 export const startFastify: StartApp = async (fixture) => {
-  const app = Fastify({ http: { maxHeaderSize: MAX_HEADER_SIZE } });
+  const app = Fastify({
+    http: { maxHeaderSize: MAX_HEADER_SIZE },
+    frameworkErrors: fastifyFrameworkErrors,
+    clientErrorHandler: fastifyClientErrorHandler,
+  });
   await app.register(jwtSessions, { sessions: fixture.sessions, ...fixture.httpOptions });
   await app.register(jwtSessionRoutes, { prefix: fixture.prefix, ...fixture.routeOptions });
   app.setErrorHandler(app.sessionErrorHandler);
@@ -129,6 +151,8 @@ export const startFastify: StartApp = async (fixture) => {
     throw new Error(INTERNAL_DETAIL);
   });
   app.get('/public', async () => ({ ok: true }));
+  app.get<{ Params: { id: string } }>('/api/items/:id', async (req) => ({ id: req.params.id }));
+  app.post('/api/json', async (req) => ({ body: req.body }));
   const address = await app.listen({ port: 0, host: '127.0.0.1' });
   return { url: address, close: () => app.close() };
 };
@@ -166,10 +190,18 @@ export const startHono: StartApp = async (fixture) => {
     throw new Error(INTERNAL_DETAIL);
   });
   app.get('/public', (c) => c.json({ ok: true }));
+  app.get('/api/items/:id', (c) => c.json({ id: c.req.param('id') }));
+  // Hono's validator throws an HTTPException(400) on a malformed body.
+  app.post(
+    '/api/json',
+    validator('json', (value) => value),
+    (c) => c.json({ body: c.req.valid('json') }),
+  );
   return new Promise((resolve) => {
     const server = serve(
       { fetch: app.fetch, port: 0, hostname: '127.0.0.1', serverOptions: { maxHeaderSize: MAX_HEADER_SIZE } },
       (info) => {
+        server.on('clientError', clientErrorListener());
         resolve({
           url: `http://127.0.0.1:${info.port}`,
           close: () =>

@@ -163,6 +163,8 @@ export interface RunningApp {
  *   GET  /api/throws-typed        no auth; the handler throws a library error (404 not_found)
  *   GET  /api/throws-plain        no auth; the handler throws a plain Error (the framework's 500)
  *   GET  /public                  no auth                     → {ok}
+ *   GET  /api/items/:id           no auth; a route parameter the framework decodes → {id}
+ *   POST /api/json                no auth; the framework's own JSON body parser → {body}
  * and uses the library's error handler for its own routes (Express `auth.errorHandler()`,
  * Fastify `app.sessionErrorHandler`, Hono `auth.errorResponse`).
  */
