@@ -204,7 +204,17 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
   let clockAgrees = true;
   const listeners = new Set<(state: SessionState) => void>();
 
-  const emit = (event: SessionEvent) => onEvent?.(event);
+  /** Calls application code: its exceptions surface (asynchronously) but never derail the client. */
+  const notify = <T>(fn: ((value: T) => void) | undefined, value: T) => {
+    try {
+      fn?.(value);
+    } catch (error) {
+      setTimeout(() => {
+        throw error;
+      });
+    }
+  };
+  const emit = (event: SessionEvent) => notify(onEvent, event);
   const post = (message: Message) => channel?.postMessage(message);
   const info = (g: Generation): SessionInfo => ({
     sessionId: g.sessionId,
@@ -215,7 +225,7 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
 
   function setState(next: SessionState): void {
     state = next;
-    for (const listener of listeners) listener(next);
+    for (const listener of listeners) notify(listener, next);
   }
 
   function schedule(delay: number, run: () => void): void {

@@ -100,6 +100,38 @@ describe('sign in and authorized requests', () => {
     expect(server.requests.at(-1)!.headers.get('x-csrf-token')).toBe(session.csrf);
   });
 
+  it('a listener or onEvent that throws does not derail the client (the error surfaces asynchronously)', async () => {
+    const server = new FakeServer();
+    const base = scoped(server);
+    const client = createSessionClient({
+      baseUrl: `http://app.test/${base}/auth`,
+      transport: 'header',
+      fetch: server.fetch,
+      onEvent: () => {
+        throw new Error('onEvent bug');
+      },
+    });
+    clients.push(client);
+    client.subscribe(() => {
+      throw new Error('listener bug');
+    });
+    const surfaced: unknown[] = [];
+    const onError = (error: unknown) => surfaced.push(error);
+    process.on('uncaughtException', onError);
+    try {
+      await client.login({ login: 'x', password: 'pw' });
+      server.expireAccess();
+      expect((await client.fetch(api())).status).toBe(200);
+      expect(client.state.status).toBe('signed-in');
+      expect(server.count('POST', '/auth/refresh')).toBe(1);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(surfaced.map((e) => (e as Error).message)).toContain('listener bug');
+      expect(surfaced.map((e) => (e as Error).message)).toContain('onEvent bug');
+    } finally {
+      process.off('uncaughtException', onError);
+    }
+  });
+
   it('bad credentials: a typed error with the server code; the state stays signed-out', async () => {
     const server = new FakeServer();
     const client = tab(server, 'header', scoped(server));

@@ -53,6 +53,7 @@ function endedMessage(reason: string): string {
     case 'session_not_found':
       return 'Your session was ended: revoked from another device, signed out everywhere, or expired.';
     case 'session_expired':
+    case 'token_expired':
       return 'Your session expired.';
     case 'refresh_reused':
       return 'Your session was ended for safety: an old refresh token was presented again (possible token theft).';
