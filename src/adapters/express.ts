@@ -23,6 +23,7 @@ import { createSessionRoutes, type SessionRoutes, type SessionRoutesOptions } fr
 import { type SessionHttp, toSessionHttp } from '../http/session-http.js';
 import type { AuthorizeOptions, HttpRequest, JwtSession } from '../http/types.js';
 import type { Sessions } from '../session/engine.js';
+import { type SessionGuards, sessionGuards } from './guards.js';
 import { applyNodePatch, nodeHeaderReader, sendNodeResponse } from './node.js';
 
 declare global {
@@ -99,15 +100,7 @@ export function createExpressErrorHandler(http: SessionHttp): ErrorRequestHandle
   };
 }
 
-export interface ExpressSessions {
-  readonly http: SessionHttp;
-  readonly sessions: Sessions;
-  /** jwt_sessions `authorize_access_request!`; `transport` picks `_by_access_header!`/`_cookie!`. */
-  requireAccess(options?: Omit<AuthorizeOptions, 'kind'>): RequestHandler;
-  /** jwt_sessions `authorize_refresh_request!`. */
-  requireRefresh(options?: Pick<AuthorizeOptions, 'transport'>): RequestHandler;
-  /** jwt_sessions `authorize_refresh_by_access_request!`. */
-  requireRefreshByAccess(options?: Pick<AuthorizeOptions, 'transport' | 'claims'>): RequestHandler;
+export interface ExpressSessions extends SessionGuards<RequestHandler> {
   /** The ready-made JSON routes, to mount under a prefix. */
   routes(options: SessionRoutesOptions): RequestHandler;
   /** Answers the library's typed errors thrown by your own handlers. */
@@ -117,12 +110,7 @@ export interface ExpressSessions {
 export function expressSessions(source: Sessions | SessionHttp, options?: HttpOptions): ExpressSessions {
   const http = toSessionHttp(source, options);
   return {
-    http,
-    sessions: http.sessions,
-    requireAccess: (opts = {}) => createExpressMiddleware(http, { ...opts, kind: 'access' }),
-    requireRefresh: (opts = {}) => createExpressMiddleware(http, { ...opts, kind: 'refresh' }),
-    requireRefreshByAccess: (opts = {}) =>
-      createExpressMiddleware(http, { ...opts, kind: 'refresh_by_access' }),
+    ...sessionGuards(http, createExpressMiddleware),
     routes: (routeOptions) => createExpressRoutes(createSessionRoutes(http, routeOptions)),
     errorHandler: () => createExpressErrorHandler(http),
   };

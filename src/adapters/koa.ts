@@ -30,6 +30,7 @@ import type {
   ResponsePatch,
 } from '../http/types.js';
 import type { Sessions } from '../session/engine.js';
+import { type SessionGuards, sessionGuards } from './guards.js';
 import { nodeHeaderReader } from './node.js';
 
 /** What the middleware puts in `ctx.state`: `ctx.state.jwtSession`. */
@@ -160,15 +161,7 @@ export function createKoaErrorHandler(http: SessionHttp): Middleware {
   };
 }
 
-export interface KoaSessions {
-  readonly http: SessionHttp;
-  readonly sessions: Sessions;
-  /** jwt_sessions `authorize_access_request!`; `transport` picks `_by_access_header!`/`_cookie!`. */
-  requireAccess(options?: Omit<AuthorizeOptions, 'kind'>): Middleware;
-  /** jwt_sessions `authorize_refresh_request!`. */
-  requireRefresh(options?: Pick<AuthorizeOptions, 'transport'>): Middleware;
-  /** jwt_sessions `authorize_refresh_by_access_request!`. */
-  requireRefreshByAccess(options?: Pick<AuthorizeOptions, 'transport' | 'claims'>): Middleware;
+export interface KoaSessions extends SessionGuards<Middleware> {
   /** The ready-made JSON routes under `prefix` (default `/auth`). */
   routes(options: KoaRoutesOptions): Middleware;
   /** Answers typed errors thrown further down the middleware chain. */
@@ -180,11 +173,7 @@ export interface KoaSessions {
 export function koaSessions(source: Sessions | SessionHttp, options?: HttpOptions): KoaSessions {
   const http = toSessionHttp(source, options);
   return {
-    http,
-    sessions: http.sessions,
-    requireAccess: (opts = {}) => createKoaMiddleware(http, { ...opts, kind: 'access' }),
-    requireRefresh: (opts = {}) => createKoaMiddleware(http, { ...opts, kind: 'refresh' }),
-    requireRefreshByAccess: (opts = {}) => createKoaMiddleware(http, { ...opts, kind: 'refresh_by_access' }),
+    ...sessionGuards(http, createKoaMiddleware),
     routes: (routeOptions) => createKoaRoutes(http, routeOptions),
     errorHandler: () => createKoaErrorHandler(http),
     send: sendKoaResponse,

@@ -8,26 +8,14 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cookieTransportFlow, headerTransportFlow } from './quickstart-flow.js';
+import { cookieTransportFlow, freePort, headerTransportFlow } from './quickstart-flow.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const EXAMPLES = ['express', 'fastify', 'hono', 'koa'] as const;
 /** Starting tsx and compiling on a loaded 2-core machine: generous. */
 const START_TIMEOUT_MS = 45_000;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject()));
-    });
-  });
-}
 
 interface Started {
   child: ChildProcess;

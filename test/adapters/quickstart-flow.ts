@@ -2,7 +2,20 @@
  * What every quickstart must do over real HTTP (examples.test.ts runs it on the files in examples/,
  * quickstarts-packed.test.ts on fresh projects installed from the packed tarball).
  */
+import { createServer } from 'node:net';
 import { expect } from 'vitest';
+
+/** A port nothing listens on right now (for servers that take their port from PORT). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject()));
+    });
+  });
+}
 
 const DEMO = { login: 'demo@example.com', password: 'correct horse battery staple' };
 
