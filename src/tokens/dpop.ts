@@ -19,6 +19,7 @@
  *  8. `expectedJkt` (the session's binding): another key → `dpop_key_mismatch`.
  * Replay (`jti` seen before) is the store's part: see {@link assertProofUnused}.
  */
+import { Buffer } from 'node:buffer';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { ConfigurationError, DpopError, type DpopErrorCode, InvalidPayloadError } from '../errors.js';
 import { decodeAsciiBase64url } from './base64url.js';
@@ -242,6 +243,8 @@ export function verifyDpopProof(proof: unknown, options: DpopVerifyOptions): Ver
   if (typeof proof !== 'string') invalid('format', 'exactly one DPoP proof (one header value) is allowed');
   if (proof.length > maxBytes) invalid('size', `DPoP proof is longer than ${maxBytes} bytes`);
   if (proof.indexOf(',') !== -1) invalid('format', 'exactly one DPoP proof is allowed (comma-joined values)');
+  // ASCII only: the segment decoder below relies on it (Node reads some non-ASCII as base64url).
+  if (Buffer.byteLength(proof, 'utf8') !== proof.length) invalid('format', 'a DPoP proof is ASCII only');
 
   // 2-4. shape, header, key, signature
   const { header, payloadBytes, signingInput, sigStart } = parseProof(proof);

@@ -17,7 +17,7 @@ import {
   verifyDpopProof,
 } from '../../src/tokens/index.js';
 import { expectDpop, NOW, proofKeyFor, rawProof, URL_ } from './dpop-support.js';
-import { b64 } from './helpers.js';
+import { b64, rawSign } from './helpers.js';
 
 const request = { method: 'POST', url: URL_, now: NOW };
 
@@ -141,9 +141,19 @@ describe('RFC 9449 §4.3 checks, one by one', () => {
       `${h}.${p}.${s}+`,
       ` ${proof}`,
       `${h}.${p}.${s!.slice(0, -1)}\u0141`,
+      `${h!.slice(0, -1)}\u0141.${p}.${s}`,
+      `${h}.\u0141${p!.slice(1)}.${s}`,
     ]) {
       expectDpop(() => verifyDpopProof(bad, request), 'dpop_proof_invalid');
     }
+  });
+
+  it('2: a proof signed over non-ASCII segment text is refused (one spelling per proof)', () => {
+    const { privateKey } = proofKeyFor('ES256');
+    const [h, p] = rawProof().split('.');
+    const input = `${h!.slice(0, -1)}\u0141.${p}`;
+    const signature = rawSign('ES256', privateKey, input).toString('base64url');
+    expectDpop(() => verifyDpopProof(`${input}.${signature}`, request), 'dpop_proof_invalid', 'format');
   });
 
   it('2: header and payload must be JSON objects without duplicate names', () => {
