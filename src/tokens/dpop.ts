@@ -175,7 +175,9 @@ function checkHeader(
   const alg = allowedAlgorithm(header['alg'], allowed);
   const spec = alg === undefined ? undefined : dpopAlgorithmSpec(alg);
   if (alg === undefined || spec === undefined) {
-    invalid('alg', `DPoP proof alg ${JSON.stringify(String(header['alg']))} is not allowed`);
+    const shown =
+      typeof header['alg'] === 'string' ? JSON.stringify(header['alg']) : `of type ${typeof header['alg']}`;
+    invalid('alg', `DPoP proof alg ${shown} is not allowed`);
   }
   for (const name of FORBIDDEN_HEADER_MEMBERS) {
     if (Object.hasOwn(header, name)) invalid('format', `DPoP proof header must not carry "${name}"`);
@@ -232,6 +234,17 @@ export function verifyDpopProof(proof: unknown, options: DpopVerifyOptions): Ver
   const now = options.now ?? Date.now() / 1000;
   if (typeof now !== 'number' || !Number.isFinite(now)) throw new InvalidPayloadError('now must be finite');
   const { accessToken, expectedJkt } = options;
+  if (expectedJkt !== undefined && typeof expectedJkt !== 'string') {
+    throw new InvalidPayloadError('DPoP verify: expectedJkt must be a string');
+  }
+  const acceptedNonces = options.nonce;
+  if (
+    acceptedNonces !== undefined &&
+    typeof acceptedNonces !== 'string' &&
+    !(Array.isArray(acceptedNonces) && acceptedNonces.every((n) => typeof n === 'string'))
+  ) {
+    throw new InvalidPayloadError('DPoP verify: nonce must be a string or an array of strings');
+  }
   if (accessToken !== undefined && (typeof accessToken !== 'string' || accessToken.length === 0)) {
     throw new InvalidPayloadError('DPoP verify: accessToken must be a non-empty string');
   }
@@ -289,7 +302,7 @@ export function verifyDpopProof(proof: unknown, options: DpopVerifyOptions): Ver
   }
 
   // 8. binding
-  if (expectedJkt !== undefined && !equalText(key.jkt, String(expectedJkt))) {
+  if (expectedJkt !== undefined && !equalText(key.jkt, expectedJkt)) {
     fail('dpop_key_mismatch', 'jkt', 'the DPoP proof key is not the key this session is bound to');
   }
 
