@@ -10,7 +10,8 @@
  *   │  ├─ TokenFormatError           (malformed, too large, bad signature, alg, type, key id)
  *   │  ├─ ClaimsVerificationError    (claim_invalid, token_not_yet_valid)
  *   │  │  └─ TokenExpiredError
- *   │  └─ SessionError               (revoked, reused, superseded, expired session)
+ *   │  ├─ SessionError               (revoked, reused, superseded, expired session)
+ *   │  └─ DpopError                  (a DPoP proof missing, invalid, replayed, by another key, nonce)
  *   ├─ ForbiddenError                (403: CSRF / origin)
  *   ├─ RequestError                  (400 / 404 / 405 / 408 / 413 / 414 / 415 / 431 from the HTTP layer)
  *   └─ StoreUnavailableError         (503: fail closed)
@@ -35,6 +36,13 @@ export type SessionErrorCode =
   | 'refresh_refused'
   | 'invalid_credentials';
 
+export type DpopErrorCode =
+  | 'dpop_proof_missing'
+  | 'dpop_proof_invalid'
+  | 'dpop_replayed'
+  | 'dpop_key_mismatch'
+  | 'dpop_nonce_required';
+
 export type ClaimsCode = 'claim_invalid' | 'token_expired' | 'token_not_yet_valid';
 
 export type ErrorCode =
@@ -46,6 +54,8 @@ export type ErrorCode =
   | ClaimsCode
   // sessions
   | SessionErrorCode
+  // sender-constrained sessions (DPoP, RFC 9449)
+  | DpopErrorCode
   // HTTP
   | 'csrf_invalid'
   | 'origin_refused'
@@ -155,6 +165,21 @@ export class SessionError extends UnauthorizedError {
   declare readonly code: SessionErrorCode;
   constructor(code: SessionErrorCode, message: string, options?: { cause?: unknown }) {
     super(code, message, options);
+  }
+}
+
+/**
+ * A DPoP proof (RFC 9449) was refused. `check` names the rule that failed (`typ`, `alg`, `jwk`,
+ * `signature`, `htm`, `htu`, `iat`, `jti`, `ath`, `nonce`, `size`, `format`, `replay`, `jkt`), for
+ * logs and tests; the HTTP layer answers 401 with `WWW-Authenticate: DPoP` (`use_dpop_nonce` for
+ * `dpop_nonce_required`).
+ */
+export class DpopError extends UnauthorizedError {
+  declare readonly code: DpopErrorCode;
+  readonly check: string;
+  constructor(code: DpopErrorCode, check: string, message: string) {
+    super(code, message);
+    this.check = check;
   }
 }
 

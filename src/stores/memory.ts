@@ -1,4 +1,5 @@
-import { assertStoredSession, type Store, type StoredSession } from './store.js';
+import { DEFAULT_MAX_REPLAY_ENTRIES, MemoryReplayCache } from './memory-replay.js';
+import { assertReplayEntry, assertStoredSession, type Store, type StoredSession } from './store.js';
 
 /** One heap entry per stored session: when to look at it again. */
 interface ExpiryEntry {
@@ -81,6 +82,8 @@ const HEAP_SLACK = 64;
 export interface MemoryStoreOptions {
   /** Upper bound on expired records reclaimed per operation (amortises the sweep). Default 64. */
   sweepBatch?: number;
+  /** Bound of the DPoP replay cache; past it (all entries live) `markProofUsed` fails closed. Default 1e6. */
+  maxReplayEntries?: number;
 }
 
 /**
@@ -97,9 +100,29 @@ export class MemoryStore implements Store {
   readonly #heap = new ExpiryHeap();
   readonly #sweepBatch: number;
   #closed = false;
+  readonly #replay: MemoryReplayCache;
 
   constructor(options: MemoryStoreOptions = {}) {
     this.#sweepBatch = options.sweepBatch ?? 64;
+    this.#replay = new MemoryReplayCache(
+      options.maxReplayEntries ?? DEFAULT_MAX_REPLAY_ENTRIES,
+      this.#sweepBatch,
+    );
+  }
+
+  /** Replay-cache entries held (expired ones may linger until swept). */
+  get replayEntries(): number {
+    return this.#replay.size;
+  }
+
+  markProofUsed(key: string, expiresAt: number, now: number): Promise<boolean> {
+    try {
+      this.#open();
+      assertReplayEntry(key, expiresAt, now);
+      return Promise.resolve(this.#replay.mark(key, expiresAt, now));
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** Live sessions held (expired ones may linger until swept); for tests and metrics. */
@@ -227,6 +250,7 @@ export class MemoryStore implements Store {
 
   close(): Promise<void> {
     this.#closed = true;
+    this.#replay.clear();
     this.#sessions.clear();
     this.#namespaces.clear();
     this.#scheduled.clear();

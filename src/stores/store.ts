@@ -18,6 +18,8 @@
  *   hangs and never pretends a session exists.
  */
 
+import { InvalidPayloadError } from '../errors.js';
+
 export interface StoredSession {
   /** Session id (`sid` claim): at least 128 random bits, base64url. */
   readonly id: string;
@@ -86,8 +88,38 @@ export interface Store {
    */
   listNamespacePage?(namespace: string, now: number, page: NamespacePage): Promise<StoredSession[]>;
 
+  /**
+   * Replay cache (DPoP proof `jti`s, RFC 9449 §11.1): records `key` until `expiresAt` unless an
+   * entry with that key is live at `now` (`expiresAt > now`). Atomic across every client of the
+   * store: of racing calls with one key, on any number of instances, exactly one resolves true.
+   * Resolves true on first use, false when the key was already seen. Expired entries are reclaimed
+   * like expired sessions. Bad input (see {@link assertReplayEntry}) is an `InvalidPayloadError`.
+   */
+  markProofUsed(key: string, expiresAt: number, now: number): Promise<boolean>;
+
   /** Releases connections/timers. The store is unusable afterwards. */
   close(): Promise<void>;
+}
+
+/** Longest replay-cache key (the token layer uses 43-character SHA-256 digests). */
+export const MAX_REPLAY_KEY_LENGTH = 128;
+
+/**
+ * Validates a replay-cache entry (shared by every store): a key of 1-128 printable ASCII
+ * characters, integer millisecond times, and an expiry after `now`.
+ */
+export function assertReplayEntry(key: string, expiresAt: number, now: number): void {
+  if (typeof key !== 'string' || key.length === 0 || key.length > MAX_REPLAY_KEY_LENGTH) {
+    throw new InvalidPayloadError(`replay key must be a string of 1-${MAX_REPLAY_KEY_LENGTH} characters`);
+  }
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) throw new InvalidPayloadError('replay key must be printable ASCII');
+  }
+  if (!Number.isSafeInteger(expiresAt) || !Number.isSafeInteger(now)) {
+    throw new InvalidPayloadError('replay times must be integer milliseconds');
+  }
+  if (expiresAt <= now) throw new InvalidPayloadError('replay entry must expire after now');
 }
 
 /** Validates the shape of a record handed to `create`/`replace` (shared by every store). */

@@ -14,6 +14,20 @@ export {
   type VerifyOptions,
 } from './codec.js';
 export {
+  accessTokenHash,
+  assertProofUnused,
+  DEFAULT_DPOP_ALGORITHMS,
+  DEFAULT_MAX_PROOF_BYTES,
+  DPOP_PROOF_TYPE,
+  type DpopAlgorithm,
+  type DpopReplayCache,
+  type DpopVerifyOptions,
+  normalizeHtu,
+  type VerifiedDpopProof,
+  verifyDpopProof,
+} from './dpop.js';
+export { type CreateDpopProofOptions, createDpopProof } from './dpop-proof.js';
+export {
   type GeneratedKey,
   generateKey,
   type Jwk,

@@ -55,6 +55,10 @@ export class SwitchableStore implements Store {
     this.#guard();
     return this.#inner.revokeNamespaceAccess(namespace, now);
   }
+  async markProofUsed(key: string, expiresAt: number, now: number): Promise<boolean> {
+    this.#guard();
+    return this.#inner.markProofUsed(key, expiresAt, now);
+  }
   async listNamespace(namespace: string, now: number): Promise<StoredSession[]> {
     this.#guard();
     return this.#inner.listNamespace(namespace, now);

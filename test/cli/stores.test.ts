@@ -177,7 +177,11 @@ describe('migrate', () => {
     const db = new Database(path, { readonly: true });
     const tables = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all();
     db.close();
-    expect(tables).toEqual([{ name: 'jwt_schema_version' }, { name: 'jwt_sessions' }]);
+    expect(tables).toEqual([
+      { name: 'jwt_dpop_proofs' },
+      { name: 'jwt_schema_version' },
+      { name: 'jwt_sessions' },
+    ]);
   });
 
   const sqlServers = [
@@ -198,7 +202,9 @@ describe('migrate', () => {
       async drop(prefix: string) {
         const client = new pg.Client({ connectionString: SERVICE_URLS.postgres });
         await client.connect();
-        await client.query(`DROP TABLE IF EXISTS ${prefix}sessions, ${prefix}schema_version`);
+        await client.query(
+          `DROP TABLE IF EXISTS ${prefix}sessions, ${prefix}schema_version, ${prefix}dpop_proofs`,
+        );
         await client.end();
       },
     },
@@ -214,7 +220,9 @@ describe('migrate', () => {
       },
       async drop(prefix: string) {
         const connection = await mysql.createConnection(SERVICE_URLS.mysql);
-        await connection.query(`DROP TABLE IF EXISTS ${prefix}sessions, ${prefix}schema_version`);
+        await connection.query(
+          `DROP TABLE IF EXISTS ${prefix}sessions, ${prefix}schema_version, ${prefix}dpop_proofs`,
+        );
         await connection.end();
       },
     },
@@ -232,7 +240,11 @@ describe('migrate', () => {
             migrated: true,
           });
         }
-        expect(await sql.tables(prefix)).toEqual([`${prefix}schema_version`, `${prefix}sessions`]);
+        expect(await sql.tables(prefix)).toEqual([
+          `${prefix}dpop_proofs`,
+          `${prefix}schema_version`,
+          `${prefix}sessions`,
+        ]);
       });
 
       it(`${sql.name}: a database that does not exist, refused credentials: the driver's reason, exit 1`, async () => {

@@ -4,11 +4,14 @@ import { createSessions } from '../../src/session/engine.js';
 import type { SessionEvent } from '../../src/session/types.js';
 import type { Store, StoredSession } from '../../src/stores/store.js';
 import { record, T0 } from '../support/records.js';
+import { describeReplayCacheContract } from './replay-contract.js';
 
 export interface StoreHandle {
   store: Store;
   /** Drops whatever the test created and closes connections. */
   cleanup?: () => Promise<void>;
+  /** Another store instance on the same backend and data (closed by the caller), for cross-instance races. */
+  twin?: () => Promise<Store>;
 }
 
 export type StoreFactory = () => Promise<StoreHandle>;
@@ -420,4 +423,6 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       expect(await sessions.listSessions('clock')).toEqual([]);
     });
   });
+
+  describeReplayCacheContract(name, factory);
 }

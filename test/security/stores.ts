@@ -111,6 +111,7 @@ function sqlTarget(
           await store.close();
           await admin.query(`DROP TABLE IF EXISTS ${tablePrefix}sessions`);
           await admin.query(`DROP TABLE IF EXISTS ${tablePrefix}schema_version`);
+          await admin.query(`DROP TABLE IF EXISTS ${tablePrefix}dpop_proofs`);
           await admin.end();
         },
       };

@@ -163,7 +163,11 @@ export async function storeTargets(label: string): Promise<StoreTarget[]> {
   const clusterUrl = `redis-cluster://${SERVICE_URLS.redisCluster}?prefix=${prefix}`;
   const postgresUrl = `${SERVICE_URLS.postgres}?prefix=${prefix}`;
   const mysqlUrl = `${SERVICE_URLS.mysql}?prefix=${prefix}`;
-  const dropSql = [`DROP TABLE IF EXISTS ${prefix}sessions`, `DROP TABLE IF EXISTS ${prefix}schema_version`];
+  const dropSql = [
+    `DROP TABLE IF EXISTS ${prefix}sessions`,
+    `DROP TABLE IF EXISTS ${prefix}schema_version`,
+    `DROP TABLE IF EXISTS ${prefix}dpop_proofs`,
+  ];
   const [redis, cluster, postgres, mariadb] = await Promise.all([
     serviceAvailable('Redis (server tests)', () => probe(redisUrl)),
     serviceAvailable('Redis Cluster (server tests)', () => probe(clusterUrl)),

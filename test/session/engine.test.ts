@@ -561,6 +561,7 @@ describe('failure behaviour', () => {
       deleteAll: () => Promise.reject(new Error('ECONNREFUSED')),
       revokeNamespaceAccess: () => Promise.reject(new Error('ECONNREFUSED')),
       listNamespace: () => Promise.reject(new Error('ECONNREFUSED')),
+      markProofUsed: () => Promise.reject(new Error('ECONNREFUSED')),
       close: () => Promise.resolve(),
     };
     const good = setup();

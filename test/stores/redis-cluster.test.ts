@@ -62,12 +62,15 @@ function factory(options: RedisStoreOptions = {}) {
       cleanup: async () => {
         await store.deleteAll(0);
         await store.close();
+        // Replay-cache entries are not sessions (deleteAll keeps them; their TTL reclaims them).
+        await dropKeys(await keysUnder(`${prefix}p:`));
         const left = await keysUnder(prefix);
         if (left.length > 0) {
           await dropKeys(left);
           throw new Error(`deleteAll left keys behind: ${left.join(', ')}`);
         }
       },
+      twin: async () => RedisStore.connectCluster(NODES, { prefix, ...options }),
     };
   };
 }

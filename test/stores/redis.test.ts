@@ -57,12 +57,16 @@ function storeFactory(admin: () => Redis, options: RedisStoreOptions = {}) {
       cleanup: async () => {
         await store.deleteAll(0);
         await store.close();
+        // Replay-cache entries are not sessions (deleteAll keeps them; their TTL reclaims them).
+        const replayEntries = await keysUnder(admin(), `${prefix}p:`);
+        if (replayEntries.length > 0) await admin().del(...replayEntries);
         const left = await keysUnder(admin(), prefix);
         if (left.length > 0) {
           await admin().del(...left);
           throw new Error(`deleteAll left keys behind: ${left.join(', ')}`);
         }
       },
+      twin: async () => RedisStore.connect(URL, { prefix, ...options }),
     };
   };
 }

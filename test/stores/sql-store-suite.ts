@@ -12,6 +12,7 @@ import { createSessions } from '../../src/session/engine.js';
 import {
   COLUMNS,
   migrationSql,
+  SCHEMA_VERSION,
   type SqlDialect,
   type SqlStore,
   type SqlStoreOptions,
@@ -50,6 +51,7 @@ export function uniquePrefix(): string {
 
 export async function dropTables(target: SqlTarget, prefix: string): Promise<void> {
   await target.raw(`DROP TABLE IF EXISTS ${prefix}sessions`);
+  await target.raw(`DROP TABLE IF EXISTS ${prefix}dpop_proofs`);
   await target.raw(`DROP TABLE IF EXISTS ${prefix}schema_version`);
 }
 
@@ -79,6 +81,7 @@ export function describeSqlStore(target: SqlTarget): void {
         await store.close();
         await dropTables(target, prefix);
       },
+      twin: async () => target.open({ tablePrefix: prefix }),
     };
   });
 
@@ -106,19 +109,21 @@ export function describeSqlStore(target: SqlTarget): void {
     it('migrate() is idempotent, also concurrently, and refuses a database newer than the code', async () => {
       const store = await fresh();
       const prefix = store.tables.prefix;
-      expect(await store.migrate()).toBe(1);
+      expect(await store.migrate()).toBe(SCHEMA_VERSION);
       const others = Array.from({ length: 3 }, () => target.open({ tablePrefix: prefix }));
       for (const other of others) opened.push({ store: other, prefix });
-      expect(await Promise.all(others.map((other) => other.migrate()))).toEqual([1, 1, 1]);
+      expect(await Promise.all(others.map((other) => other.migrate()))).toEqual(
+        Array(3).fill(SCHEMA_VERSION),
+      );
       const [row] = await target.raw(`SELECT COUNT(*) AS n FROM ${prefix}schema_version`);
       expect(Number(row?.['n'])).toBe(1);
 
       const session = record();
       await store.create(session);
-      expect(await store.migrate()).toBe(1);
+      expect(await store.migrate()).toBe(SCHEMA_VERSION);
       expect(await store.get(session.id, T0)).toEqual(session);
 
-      await target.raw(`INSERT INTO ${prefix}schema_version (version) VALUES (2)`);
+      await target.raw(`INSERT INTO ${prefix}schema_version (version) VALUES (${SCHEMA_VERSION + 1})`);
       await expect(store.migrate()).rejects.toBeInstanceOf(ConfigurationError);
     });
 
@@ -134,6 +139,40 @@ export function describeSqlStore(target: SqlTarget): void {
       const session = record({ namespace: 'by-hand' });
       await store.create(session);
       expect(await store.listNamespace('by-hand', T0)).toEqual([session]);
+    });
+
+    it('a schema v1 database (before the replay cache) migrates forward to v2, keeping its sessions', async () => {
+      const prefix = uniquePrefix();
+      // The v1 DDL: today's migration without the replay-cache table, recording version 1.
+      const v1 = migrationSql(target.dialect, prefix)
+        .split(';\n')
+        .filter((statement) => !statement.includes('dpop_proofs'))
+        .join(';\n')
+        .replace(/VALUES \(2\)/, 'VALUES (1)');
+      expect(v1).not.toContain('dpop_proofs');
+      await target.rawScript(v1);
+      const store = target.open({ tablePrefix: prefix });
+      opened.push({ store, prefix });
+      const session = record({ namespace: 'old' });
+      await store.create(session);
+      const [before] = await target.raw(`SELECT MAX(version) AS v FROM ${prefix}schema_version`);
+      expect(Number(before?.['v'])).toBe(1);
+
+      expect(await store.migrate()).toBe(2);
+      expect(await store.get(session.id, T0)).toEqual(session);
+      expect(await store.markProofUsed('proof-after-upgrade', T0 + 1000, T0)).toBe(true);
+      expect(await store.markProofUsed('proof-after-upgrade', T0 + 1000, T0 + 1)).toBe(false);
+    });
+
+    it('prune() also removes expired replay-cache entries, and only those', async () => {
+      const store = await fresh();
+      const prefix = store.tables.prefix;
+      for (let i = 0; i < 5; i++) await store.markProofUsed(`old-${i}`, T0 + 10, T0);
+      await store.markProofUsed('live', T0 + 10_000, T0);
+      expect(await store.prune(T0 + 10)).toBe(5);
+      const [row] = await target.raw(`SELECT COUNT(*) AS n FROM ${prefix}dpop_proofs`);
+      expect(Number(row?.['n'])).toBe(1);
+      expect(await store.markProofUsed('live', T0 + 20_000, T0 + 11)).toBe(false);
     });
 
     it('tables are isolated by prefix', async () => {
@@ -165,7 +204,7 @@ export function describeSqlStore(target: SqlTarget): void {
 
       const before = store.statementCount;
       expect(await store.prune(T0 + 1000)).toBe(250);
-      expect(store.statementCount - before).toBe(3); // 100 + 100 + 50
+      expect(store.statementCount - before).toBe(4); // sessions 100 + 100 + 50, then the empty replay table
       expect(await countRows(target, prefix)).toBe(2);
       expect(await store.prune(T0 + 1000)).toBe(0);
       for (const session of live) expect(await store.get(session.id, T0)).toEqual(session);
@@ -456,7 +495,7 @@ function describeFailures(target: SqlTarget, serverUrl: string): void {
       extra.push({ store: late, prefix: other });
       await expectFailClosed([() => late.migrate(), () => late.get('x', T0)], false);
       await proxy.resume();
-      expect(await late.migrate()).toBe(1);
+      expect(await late.migrate()).toBe(SCHEMA_VERSION);
       const session = record();
       await late.create(session);
       expect(await late.get(session.id, T0)).toEqual(session);

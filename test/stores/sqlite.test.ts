@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
+import { SCHEMA_VERSION } from '../../src/stores/sql/shared.js';
 import { SqliteStore, sqliteDialect } from '../../src/stores/sql/sqlite.js';
 import type { Store, StoredSession } from '../../src/stores/store.js';
 import { describeStoreContract } from '../contract/store-contract.js';
@@ -79,6 +80,9 @@ class TwoConnections implements Store {
   listNamespace(namespace: string, now: number) {
     return this.#next().listNamespace(namespace, now);
   }
+  markProofUsed(key: string, expiresAt: number, now: number) {
+    return this.#next().markProofUsed(key, expiresAt, now);
+  }
   async close() {
     await this.a.close();
     await this.b.close();
@@ -143,7 +147,7 @@ describe('SqliteStore specifics', () => {
   it('uses WAL on files, and works on :memory:', async () => {
     expect(admin.pragma('journal_mode', { simple: true })).toBe('wal');
     const store = new SqliteStore({ filename: ':memory:' });
-    expect(await store.migrate()).toBe(1);
+    expect(await store.migrate()).toBe(SCHEMA_VERSION);
     const session = record();
     await store.create(session);
     expect(await store.get(session.id, T0)).toEqual(session);

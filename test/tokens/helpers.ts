@@ -8,6 +8,7 @@ import { constants, createHmac, type KeyObject, sign } from 'node:crypto';
 import { expect } from 'vitest';
 import {
   ClaimsVerificationError,
+  type DpopError,
   type InvalidPayloadError,
   JwtSessionsError,
   TokenFormatError,
@@ -85,7 +86,11 @@ export function claims(extra: Record<string, unknown> = {}): Record<string, unkn
   };
 }
 
-type ErrorClass = typeof TokenFormatError | typeof ClaimsVerificationError | typeof InvalidPayloadError;
+type ErrorClass =
+  | typeof TokenFormatError
+  | typeof ClaimsVerificationError
+  | typeof InvalidPayloadError
+  | typeof DpopError;
 
 /** Asserts `fn` throws a typed error of `cls` (default: any JwtSessionsError) with `code`. */
 export function expectCode(fn: () => unknown, code: string, cls?: ErrorClass): JwtSessionsError {

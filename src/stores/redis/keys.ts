@@ -5,6 +5,7 @@
  *   <prefix>s:{<tag>}:<id>          hash, one per session: v c u e r d [n]   (TTL = session life)
  *   <prefix>a:{<tag>}               sorted set: every session id of the bucket, scored by expiresAt
  *   <prefix>n:{<tag>}:<namespace>   sorted set: the namespace's session ids in the bucket, by expiresAt
+ *   <prefix>p:{<tag>}:<key>         string, one per DPoP replay-cache entry: its expiresAt (replay.ts)
  *   <prefix>inv                     pub/sub channel of cache invalidations (not a key)
  *
  * A session lives in bucket `fnv1a(id) mod buckets`; `<tag>` is the bucket's Redis Cluster hash tag.

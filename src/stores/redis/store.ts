@@ -1,6 +1,6 @@
 import type { ClusterNode, ClusterOptions, RedisOptions } from 'ioredis';
 import { ConfigurationError } from '../../errors.js';
-import { assertStoredSession, type Store, type StoredSession } from '../store.js';
+import { assertReplayEntry, assertStoredSession, type Store, type StoredSession } from '../store.js';
 import {
   CommandGuard,
   createRedisClient,
@@ -11,6 +11,7 @@ import {
 } from './client.js';
 import { type Bucket, KeyLayout, MAX_BUCKETS } from './keys.js';
 import { LiveCache, type LiveCacheOptions, type LiveCacheStats, type SessionChange } from './live-cache.js';
+import { MARK_PROOF, MARK_PROOF_COMMAND, replayEntryKey } from './replay.js';
 import { SCRIPTS, type ScriptName } from './scripts.js';
 
 export interface RedisStoreOptions {
@@ -49,7 +50,7 @@ export interface RedisStoreOptions {
 
 type Reply = string | number | null | Reply[];
 type ScriptFn = (...args: (string | number)[]) => Promise<Reply>;
-type ScriptedClient = RedisClient & Record<ScriptName, ScriptFn>;
+type ScriptedClient = RedisClient & Record<ScriptName | typeof MARK_PROOF_COMMAND, ScriptFn>;
 
 const FIELDS = ['v', 'c', 'u', 'e', 'r', 'n', 'd'] as const;
 
@@ -159,6 +160,7 @@ export class RedisStore implements Store {
       // Idempotent: stores sharing a client define the same scripts under the same names.
       client.defineCommand(name, { lua });
     }
+    client.defineCommand(MARK_PROOF_COMMAND, { lua: MARK_PROOF, numberOfKeys: 1 });
     this.#scripted = client as ScriptedClient;
 
     const cacheOptions = options.liveCache === true ? {} : options.liveCache || null;
@@ -423,6 +425,16 @@ export class RedisStore implements Store {
     );
     this.#cache?.flush();
     return counts.reduce((sum, n) => sum + n, 0);
+  }
+
+  async markProofUsed(key: string, expiresAt: number, now: number): Promise<boolean> {
+    this.#open();
+    assertReplayEntry(key, expiresAt, now);
+    const entry = replayEntryKey(this.layout, key);
+    const reply = await this.#guard.run(() =>
+      this.#scripted.jwtsMarkProof(entry, String(expiresAt), String(now)),
+    );
+    return Number(reply) === 1;
   }
 
   async close(): Promise<void> {

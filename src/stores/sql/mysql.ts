@@ -14,9 +14,12 @@
  * the operation deadline, and a connection whose statement overruns it is destroyed, never reused.
  */
 import mysql from 'mysql2/promise';
+import { StoreUnavailableError } from '../../errors.js';
 import { describeConnection, type StoreMisconfiguration } from '../errors.js';
+import { replayMigration } from './replay.js';
 import {
   DeadlineExceeded,
+  SCHEMA_VERSION,
   type SqlDialect,
   type SqlDriver,
   SqlStore,
@@ -48,7 +51,7 @@ const TAKE_OVER = [
 export const mysqlDialect: SqlDialect = {
   name: 'mysql',
   param: () => '?',
-  migration: ({ sessions, schema }) => [
+  migration: ({ sessions, schema, prefix }) => [
     `CREATE TABLE IF NOT EXISTS ${sessions} (
   id VARBINARY(512) NOT NULL,
   namespace VARBINARY(1024) NULL,
@@ -62,8 +65,9 @@ export const mysqlDialect: SqlDialect = {
   KEY ${sessions}_namespace (namespace, expires_at),
   KEY ${sessions}_expires (expires_at)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4`,
+    ...replayMigration('mysql', { prefix }),
     `CREATE TABLE IF NOT EXISTS ${schema} (version INT NOT NULL PRIMARY KEY) ENGINE = InnoDB`,
-    `INSERT INTO ${schema} (version) VALUES (1) ON DUPLICATE KEY UPDATE version = version`,
+    `INSERT INTO ${schema} (version) VALUES (${SCHEMA_VERSION}) ON DUPLICATE KEY UPDATE version = version`,
   ],
   create: ({ sessions }) =>
     `INSERT INTO ${sessions} (id, namespace, version, created_at, last_used_at, expires_at, access_revoked, data)

@@ -11,7 +11,15 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { describeConnection, type StoreMisconfiguration } from '../errors.js';
-import { type SqlDialect, type SqlDriver, SqlStore, type SqlStoreOptions, type SqlValue } from './shared.js';
+import { replayMigration } from './replay.js';
+import {
+  SCHEMA_VERSION,
+  type SqlDialect,
+  type SqlDriver,
+  SqlStore,
+  type SqlStoreOptions,
+  type SqlValue,
+} from './shared.js';
 
 export type { SqlStoreOptions } from './shared.js';
 
@@ -25,7 +33,7 @@ export interface PostgresStoreOptions extends SqlStoreOptions {
 export const postgresDialect: SqlDialect = {
   name: 'postgres',
   param: (index) => `$${index}`,
-  migration: ({ sessions, schema }) => [
+  migration: ({ sessions, schema, prefix }) => [
     'BEGIN',
     // Concurrent CREATE ... IF NOT EXISTS can still collide in the catalogs: serialise migrators.
     `SELECT pg_advisory_xact_lock(hashtext('${sessions}'))`,
@@ -41,8 +49,9 @@ export const postgresDialect: SqlDialect = {
 )`,
     `CREATE INDEX IF NOT EXISTS ${sessions}_namespace ON ${sessions} (namespace, expires_at)`,
     `CREATE INDEX IF NOT EXISTS ${sessions}_expires ON ${sessions} (expires_at)`,
+    ...replayMigration('postgres', { prefix }),
     `CREATE TABLE IF NOT EXISTS ${schema} (version integer PRIMARY KEY)`,
-    `INSERT INTO ${schema} (version) VALUES (1) ON CONFLICT DO NOTHING`,
+    `INSERT INTO ${schema} (version) VALUES (${SCHEMA_VERSION}) ON CONFLICT DO NOTHING`,
     'COMMIT',
   ],
   create: ({ sessions }) =>

@@ -15,10 +15,21 @@
  */
 import { ConfigurationError, JwtSessionsError, StoreUnavailableError } from '../../errors.js';
 import { type StoreMisconfiguration, storeError } from '../errors.js';
-import { assertStoredSession, type NamespacePage, type Store, type StoredSession } from '../store.js';
+import {
+  assertReplayEntry,
+  assertStoredSession,
+  type NamespacePage,
+  type Store,
+  type StoredSession,
+} from '../store.js';
+import { markProofSql, pruneProofsSql } from './replay.js';
 
-/** Bumped when the DDL changes; `migrate()` refuses a database newer than the code. */
-export const SCHEMA_VERSION = 1;
+/**
+ * Bumped when the DDL changes; `migrate()` refuses a database newer than the code. Every migration
+ * is idempotent DDL (`IF NOT EXISTS`), so `migrate()` brings any older schema forward.
+ * v2: the DPoP replay-cache table (replay.ts).
+ */
+export const SCHEMA_VERSION = 2;
 
 export type SqlValue = string | number | boolean | null;
 
@@ -268,6 +279,8 @@ export class SqlStore implements Store {
   readonly #driver: SqlDriver;
   readonly #dialect: SqlDialect;
   readonly #sql: SqlStatements;
+  readonly #markProof: string;
+  readonly #pruneProofs: string;
   readonly #timeoutMs: number;
   readonly #pruneBatch: number;
   readonly #onError: (error: unknown) => void;
@@ -285,6 +298,8 @@ export class SqlStore implements Store {
     this.#pruneBatch = options.pruneBatchSize ?? 1000;
     this.#onError = options.onError ?? (() => {});
     this.#sql = sqlStatements(dialect, this.tables, this.#pruneBatch);
+    this.#markProof = markProofSql(dialect.name, this.tables);
+    this.#pruneProofs = pruneProofsSql(dialect.name, this.tables, this.#pruneBatch);
     if (options.pruneIntervalMs !== undefined) {
       this.#pruneTimer = setInterval(() => this.#backgroundPrune(), options.pruneIntervalMs);
       this.#pruneTimer.unref();
@@ -337,13 +352,22 @@ export class SqlStore implements Store {
    */
   async prune(now: number = Date.now()): Promise<number> {
     checkTime('now', now);
+    return (await this.#pruneTable(this.#sql.prune, now)) + (await this.#pruneTable(this.#pruneProofs, now));
+  }
+
+  async #pruneTable(statement: string, now: number): Promise<number> {
     let total = 0;
     for (;;) {
-      const { affected } = await this.#query(this.#sql.prune, [now]);
+      const { affected } = await this.#query(statement, [now]);
       total += affected;
       if (affected < this.#pruneBatch) return total;
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
+  }
+
+  async markProofUsed(key: string, expiresAt: number, now: number): Promise<boolean> {
+    assertReplayEntry(key, expiresAt, now);
+    return (await this.#query(this.#markProof, [key, expiresAt, now])).affected > 0;
   }
 
   async create(session: StoredSession): Promise<void> {

@@ -9,7 +9,15 @@
 import Database from 'better-sqlite3';
 import { ConfigurationError, StoreConfigurationError } from '../../errors.js';
 import { driverReason, type StoreMisconfiguration } from '../errors.js';
-import { type SqlDialect, type SqlDriver, SqlStore, type SqlStoreOptions, type SqlValue } from './shared.js';
+import { replayMigration } from './replay.js';
+import {
+  SCHEMA_VERSION,
+  type SqlDialect,
+  type SqlDriver,
+  SqlStore,
+  type SqlStoreOptions,
+  type SqlValue,
+} from './shared.js';
 
 export type { SqlStoreOptions } from './shared.js';
 
@@ -26,7 +34,7 @@ export interface SqliteStoreOptions extends SqlStoreOptions {
 export const sqliteDialect: SqlDialect = {
   name: 'sqlite',
   param: () => '?',
-  migration: ({ sessions, schema }) => [
+  migration: ({ sessions, schema, prefix }) => [
     `CREATE TABLE IF NOT EXISTS ${sessions} (
   id TEXT NOT NULL PRIMARY KEY,
   namespace TEXT,
@@ -39,8 +47,9 @@ export const sqliteDialect: SqlDialect = {
 ) STRICT`,
     `CREATE INDEX IF NOT EXISTS ${sessions}_namespace ON ${sessions} (namespace, expires_at)`,
     `CREATE INDEX IF NOT EXISTS ${sessions}_expires ON ${sessions} (expires_at)`,
+    ...replayMigration('sqlite', { prefix }),
     `CREATE TABLE IF NOT EXISTS ${schema} (version INTEGER NOT NULL PRIMARY KEY) STRICT`,
-    `INSERT OR IGNORE INTO ${schema} (version) VALUES (1)`,
+    `INSERT OR IGNORE INTO ${schema} (version) VALUES (${SCHEMA_VERSION})`,
   ],
   create: ({ sessions }) =>
     `INSERT INTO ${sessions} (id, namespace, version, created_at, last_used_at, expires_at, access_revoked, data)

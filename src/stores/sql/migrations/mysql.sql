@@ -1,4 +1,4 @@
--- jwt-sessions schema v1 for mysql, tables prefixed "jwt_".
+-- jwt-sessions schema v2 for mysql, tables prefixed "jwt_".
 -- Generated from src/stores/sql/mysql.ts (the store's migrate() runs the same statements); idempotent.
 
 CREATE TABLE IF NOT EXISTS jwt_sessions (
@@ -15,6 +15,13 @@ CREATE TABLE IF NOT EXISTS jwt_sessions (
   KEY jwt_sessions_expires (expires_at)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4;
 
+CREATE TABLE IF NOT EXISTS jwt_dpop_proofs (
+  id VARBINARY(128) NOT NULL,
+  expires_at BIGINT NOT NULL,
+  PRIMARY KEY (id),
+  KEY jwt_dpop_proofs_expires (expires_at)
+) ENGINE = InnoDB;
+
 CREATE TABLE IF NOT EXISTS jwt_schema_version (version INT NOT NULL PRIMARY KEY) ENGINE = InnoDB;
 
-INSERT INTO jwt_schema_version (version) VALUES (1) ON DUPLICATE KEY UPDATE version = version;
+INSERT INTO jwt_schema_version (version) VALUES (2) ON DUPLICATE KEY UPDATE version = version;

@@ -1,4 +1,4 @@
--- jwt-sessions schema v1 for postgres, tables prefixed "jwt_".
+-- jwt-sessions schema v2 for postgres, tables prefixed "jwt_".
 -- Generated from src/stores/sql/postgres.ts (the store's migrate() runs the same statements); idempotent.
 
 BEGIN;
@@ -20,8 +20,15 @@ CREATE INDEX IF NOT EXISTS jwt_sessions_namespace ON jwt_sessions (namespace, ex
 
 CREATE INDEX IF NOT EXISTS jwt_sessions_expires ON jwt_sessions (expires_at);
 
+CREATE TABLE IF NOT EXISTS jwt_dpop_proofs (
+  id varchar(128) PRIMARY KEY,
+  expires_at bigint NOT NULL
+);
+
+CREATE INDEX IF NOT EXISTS jwt_dpop_proofs_expires ON jwt_dpop_proofs (expires_at);
+
 CREATE TABLE IF NOT EXISTS jwt_schema_version (version integer PRIMARY KEY);
 
-INSERT INTO jwt_schema_version (version) VALUES (1) ON CONFLICT DO NOTHING;
+INSERT INTO jwt_schema_version (version) VALUES (2) ON CONFLICT DO NOTHING;
 
 COMMIT;
