@@ -14,7 +14,6 @@
  * the operation deadline, and a connection whose statement overruns it is destroyed, never reused.
  */
 import mysql from 'mysql2/promise';
-import { StoreUnavailableError } from '../../errors.js';
 import { describeConnection, type StoreMisconfiguration } from '../errors.js';
 import { replayMigration } from './replay.js';
 import {
