@@ -68,6 +68,10 @@ const CONSUMER_OPTIONS = {
   noEmit: true,
   skipLibCheck: false,
   types: ['node'],
+  // The consumers link their frameworks from this repository's node_modules, where express 5's
+  // content-disposition@2 is hoisted: its own types would shadow the @types package that
+  // @types/koa is written against. A user's Koa project has Koa's own copy; point tsc at the same.
+  paths: { 'content-disposition': [join(ROOT, 'node_modules/@types/content-disposition')] },
 };
 
 /** One namespace import of every subpath, so `tsc` resolves each one's types. */
