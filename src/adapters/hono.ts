@@ -155,6 +155,13 @@ export interface HonoSessions {
    * `HTTPException` from Hono itself) to a Response; for `app.onError`.
    */
   errorResponse(error: unknown, c: Context): Response;
+  /**
+   * For `getRequestListener(app.fetch, { errorHandler: auth.requestErrorResponse })` of
+   * `@hono/node-server` (its `serve()` takes no error handler): a request it cannot turn into a
+   * Web `Request` (a malformed Host header, say) gets a 400 in the `{error, code}` shape with
+   * `no-store` instead of an empty 400, and the cause goes to `onError` for the log.
+   */
+  requestErrorResponse(error: unknown): Response;
 }
 
 export function honoSessions(
@@ -172,5 +179,13 @@ export function honoSessions(
       createHonoMiddleware(http, { ...opts, kind: 'refresh_by_access' }, getIp),
     routes: (routeOptions) => sessionRoutes(http, { ...routeOptions, getIp }),
     errorResponse: (error, c) => honoErrorResponse(http, error, honoHttpRequest(c, getIp)),
+    requestErrorResponse(error) {
+      try {
+        http.config.onError(error, undefined);
+      } catch {
+        // A failing logger must not keep the client without an answer.
+      }
+      return toWebResponse(http.errorResponse(refusedRequest(400)));
+    },
   };
 }
