@@ -173,6 +173,21 @@ export async function startServer(
   const spa = loadSpa(config.spaDir);
   if (spa.problem) app.log.warn(`demo SPA unavailable: ${spa.problem}`);
 
+  // Requests whose log line is not written yet: a shutdown closes the store only after them, so
+  // the log reads in order (the HTTP server can finish closing before an onResponse hook has run).
+  let unlogged = 0;
+  let allLogged: (() => void) | null = null;
+  const logged = () => {
+    unlogged--;
+    if (unlogged === 0) allLogged?.();
+  };
+  app.addHook('onRequest', async () => {
+    unlogged++;
+  });
+  app.addHook('onRequestAbort', async (_request) => {
+    logged();
+  });
+
   // One log line per request, without the query string (never a place for tokens, but never logged).
   app.addHook('onResponse', async (request, reply) => {
     const path = request.url.split('?', 1)[0];
@@ -186,6 +201,7 @@ export async function startServer(
       },
       `${request.method} ${path} ${reply.statusCode}`,
     );
+    logged();
   });
 
   // While shutting down, every response ends its connection: a keep-alive client must not hold the
@@ -266,6 +282,13 @@ export async function startServer(
   });
 
   app.addHook('onClose', async () => {
+    if (unlogged > 0) {
+      // Bounded: a request Fastify never reports as answered or aborted must not hold the shutdown.
+      await new Promise<void>((resolve) => {
+        allLogged = resolve;
+        setTimeout(resolve, 2000).unref();
+      });
+    }
     await sessions.close().then(
       () => app.log.info(`store ${describeStoreUrl(config.store)} closed`),
       (error: unknown) => app.log.warn(`closing the store failed: ${driverReason(error)}`),
