@@ -15,7 +15,7 @@ import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { checkAuthorizeOptions } from '../http/authorize.js';
 import { mergeHeaderList } from '../http/cors.js';
-import { refusedRequest } from '../http/errors.js';
+import { refusedRequest, reportError } from '../http/errors.js';
 import type { HttpOptions } from '../http/options.js';
 import { createSessionRoutes, type SessionRoutesOptions } from '../http/routes.js';
 import { type SessionHttp, toSessionHttp } from '../http/session-http.js';
@@ -180,11 +180,7 @@ export function honoSessions(
     routes: (routeOptions) => sessionRoutes(http, { ...routeOptions, getIp }),
     errorResponse: (error, c) => honoErrorResponse(http, error, honoHttpRequest(c, getIp)),
     requestErrorResponse(error) {
-      try {
-        http.config.onError(error, undefined);
-      } catch {
-        // A failing logger must not keep the client without an answer.
-      }
+      reportError(http.config, error);
       return toWebResponse(http.errorResponse(refusedRequest(400)));
     },
   };

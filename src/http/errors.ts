@@ -109,7 +109,8 @@ function wwwAuthenticate(error: JwtSessionsError, realm: string | undefined): st
   return params.length === 0 ? 'Bearer' : `Bearer ${params.join(', ')}`;
 }
 
-function report(config: HttpConfig, error: unknown, request: HttpRequest | undefined): void {
+/** Hands an error to `config.onError` (the log); a throwing logger is swallowed. */
+export function reportError(config: HttpConfig, error: unknown, request?: HttpRequest): void {
   try {
     config.onError(error, request);
   } catch {
@@ -131,13 +132,13 @@ export function errorResponse(error: unknown, config: HttpConfig, request?: Http
     if (answered instanceof StoreUnavailableError) {
       headers['retry-after'] = '1';
       message = STORE_PUBLIC_MESSAGES[answered.code] ?? 'session store unavailable';
-      report(config, answered, request);
+      reportError(config, answered, request);
     }
     // The rest of an oversized body is not read: do not keep the connection for the next request.
     if (answered.status === 413) headers.connection = 'close';
     return jsonResponse(answered.status, { error: message, code: answered.code }, headers);
   }
-  report(config, error, request);
+  reportError(config, error, request);
   return jsonResponse(500, { error: 'internal server error', code: 'internal_error' });
 }
 
