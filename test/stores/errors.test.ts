@@ -9,6 +9,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StoreConfigurationError, StoreUnavailableError } from '../../src/errors.js';
 import { createSessions } from '../../src/index.js';
@@ -226,6 +227,21 @@ describeWithService(redisUp)('Redis', () => {
       RedisStore.connect(withUrl(SERVICE_URLS.redis, { username: 'no_such_user_jwts', password: 'pw' })),
     );
     expectMisconfigured(await loginError(badUser), /WRONGPASS/, 'check the user');
+  });
+
+  it('a database number the server does not have: a configuration error, and nothing written to database 0', async () => {
+    const prefix = uniquePrefix('seldb');
+    const store = track(RedisStore.connect(withUrl(SERVICE_URLS.redis, { pathname: '/12345' }), { prefix }));
+    const error = await loginError(store);
+    expectMisconfigured(error, 'redis: database 12345 cannot be selected', /DB index is out of range/);
+    // Every later operation is refused too, not only the first.
+    await expect(store.get('anything', Date.now())).rejects.toBeInstanceOf(StoreConfigurationError);
+    const probe = new Redis(SERVICE_URLS.redis);
+    try {
+      expect(await probe.keys(`${prefix}*`)).toEqual([]);
+    } finally {
+      probe.disconnect();
+    }
   });
 
   it('a refused connection: an outage naming the reason', async () => {

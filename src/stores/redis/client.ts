@@ -3,7 +3,7 @@
  * command late), and the guard every store operation runs through (bounded time, typed errors).
  */
 import { Cluster, type ClusterNode, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
-import { StoreUnavailableError } from '../../errors.js';
+import { StoreConfigurationError, StoreUnavailableError } from '../../errors.js';
 import { driverReason, type StoreMisconfiguration, storeError } from '../errors.js';
 
 export type RedisClient = Redis | Cluster;
@@ -104,8 +104,18 @@ export class CommandGuard {
   };
   /** The last connection error, for diagnostics (`cause` of the 503s while it lasts). */
   lastError: Error | null = null;
+  /**
+   * The database the URL or options name could not be selected on this connection: ioredis
+   * reports the failed SELECT as an 'error' event, then goes 'ready' on database 0. Every
+   * operation is refused until a connection selects it (SELECT is sent again on each connect).
+   */
+  selectFailure: Error | null = null;
   readonly #onError = (error: Error): void => {
     this.lastError = error;
+    if (SELECT_FAILURE.test(driverReason(error))) this.selectFailure = error;
+  };
+  readonly #onConnect = (): void => {
+    this.selectFailure = null;
   };
 
   constructor(client: RedisClient, timeout: number) {
@@ -114,6 +124,7 @@ export class CommandGuard {
     // ioredis emits 'error' on every failed (re)connection; with no listener it logs to stderr.
     client.on('error', this.#onError);
     client.on('ready', this.#onReady);
+    client.on('connect', this.#onConnect);
   }
 
   get timeout(): number {
@@ -123,6 +134,7 @@ export class CommandGuard {
   detach(): void {
     this.#client.off('error', this.#onError);
     this.#client.off('ready', this.#onReady);
+    this.#client.off('connect', this.#onConnect);
     this.#onReady();
   }
 
@@ -143,6 +155,8 @@ export class CommandGuard {
         if (status === 'wait') this.#client.connect().catch(() => undefined);
         await Promise.race([this.#whenReady(), expired]);
       }
+      // The SELECT reply comes before the ready check's, so a failure is known by now.
+      if (this.selectFailure !== null) throw this.#selectError(this.selectFailure);
       const remaining = deadline - Date.now();
       if (remaining <= 0) throw this.#timeoutError(timeout);
       return await Promise.race([operation(), expired]);
@@ -164,6 +178,14 @@ export class CommandGuard {
     });
   }
 
+  #selectError(failure: Error): StoreConfigurationError {
+    const db = (this.#client as Redis).options?.db;
+    return new StoreConfigurationError(
+      `redis: database ${db ?? '?'} cannot be selected (${driverReason(failure)}); use a database number the server has (its \`databases\` setting, 16 by default) in the store URL`,
+      { cause: failure },
+    );
+  }
+
   #whenReady(): Promise<void> {
     if (this.#client.status === 'ready') return Promise.resolve();
     if (this.#ready === null) {
@@ -174,6 +196,9 @@ export class CommandGuard {
     return this.#ready;
   }
 }
+
+/** ioredis' failed SELECT of the configured database (out of range, or a cluster node). */
+const SELECT_FAILURE = /(^|: )ERR (DB index is out of range|invalid DB index|SELECT is not allowed in cluster mode)/;
 
 /** Redis replies that mean "fix the configuration" (credentials, ACL, database number), not an outage. */
 function redisMisconfiguration(error: unknown): StoreMisconfiguration | null {
