@@ -1,5 +1,12 @@
 import { DEFAULT_MAX_REPLAY_ENTRIES, MemoryReplayCache } from './memory-replay.js';
-import { assertReplayEntry, assertStoredSession, type Store, type StoredSession } from './store.js';
+import {
+  assertCappedCreate,
+  assertReplayEntry,
+  assertStoredSession,
+  type Store,
+  type StoredSession,
+  sessionsBeyondCap,
+} from './store.js';
 
 /** One heap entry per stored session: when to look at it again. */
 interface ExpiryEntry {
@@ -136,10 +143,38 @@ export class MemoryStore implements Store {
   }
 
   create(session: StoredSession): Promise<void> {
+    try {
+      this.#insert(session);
+      return Promise.resolve();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /** Insert and trim in one synchronous step: nothing can run in between. */
+  createCapped(session: StoredSession, cap: number, now: number): Promise<string[]> {
+    try {
+      assertCappedCreate(session, cap);
+      this.#insert(session);
+      const ids = this.#namespaces.get(session.namespace) ?? new Set<string>();
+      const live: StoredSession[] = [];
+      for (const id of ids) {
+        const current = this.#live(id, now);
+        if (current !== null) live.push(current);
+      }
+      const ended = sessionsBeyondCap(live, cap).map((beyond) => beyond.id);
+      for (const id of ended) this.#remove(id);
+      return Promise.resolve(ended);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #insert(session: StoredSession): void {
     this.#open();
     assertStoredSession(session);
     this.#sweep(session.createdAt);
-    if (this.#sessions.has(session.id)) return Promise.reject(new Error(`session id clash: ${session.id}`));
+    if (this.#sessions.has(session.id)) throw new Error(`session id clash: ${session.id}`);
     this.#sessions.set(session.id, { ...session });
     if (session.namespace !== null) {
       let ids = this.#namespaces.get(session.namespace);
@@ -150,7 +185,6 @@ export class MemoryStore implements Store {
       ids.add(session.id);
     }
     this.#schedule(session.id, session.expiresAt);
-    return Promise.resolve();
   }
 
   get(id: string, now: number): Promise<StoredSession | null> {

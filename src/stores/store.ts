@@ -89,6 +89,24 @@ export interface Store {
   listNamespacePage?(namespace: string, now: number, page: NamespacePage): Promise<StoredSession[]>;
 
   /**
+   * Optional: `create` and the session cap (`maxSessionsPerNamespace`) as one atomic step. Inserts
+   * `session` (whose namespace is not null) and ends the namespace's least recently used live
+   * sessions beyond `cap` — ranked by `lastUsedAt`, then `createdAt`, then id, all descending — the
+   * new session counted (as the most recently used, it stays). Resolves the ids it ended. Of racing
+   * calls on one namespace, on any number of instances, each sees the sessions the others stored
+   * first, so `cap` sessions are left. A store without it gets the engine's create-then-trim,
+   * exact under concurrency too, but a crash between the two leaves one session over the cap.
+   */
+  createCapped?(session: StoredSession, cap: number, now: number): Promise<string[]>;
+
+  /**
+   * Optional, beside `createCapped` on a store that spreads one namespace over shards: whether a
+   * session with this id lives where `createCapped` of `namespace` sees the namespace's other capped
+   * sessions. The engine draws random ids until one is accepted.
+   */
+  acceptsCappedId?(id: string, namespace: string): boolean;
+
+  /**
    * Replay cache (DPoP proof `jti`s, RFC 9449 §11.1): records `key` until `expiresAt` unless an
    * entry with that key is live at `now` (`expiresAt > now`). Atomic across every client of the
    * store: of racing calls with one key, on any number of instances, exactly one resolves true.
@@ -138,4 +156,24 @@ export function assertStoredSession(session: StoredSession): void {
     typeof session.accessRevoked === 'boolean' &&
     typeof session.data === 'string';
   if (!ok) throw new TypeError('invalid StoredSession record');
+}
+
+/** Most recently used first; ties by creation time, then id: the order every store ranks by for the cap. */
+export function byRecentUse(a: StoredSession, b: StoredSession): number {
+  return b.lastUsedAt - a.lastUsedAt || b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+}
+
+/** The sessions a cap of `cap` ends among `live` (one namespace's live sessions), least recently used last. */
+export function sessionsBeyondCap(live: StoredSession[], cap: number): StoredSession[] {
+  return live.length <= cap ? [] : [...live].sort(byRecentUse).slice(cap);
+}
+
+/** `createCapped`'s arguments: a valid session with a namespace, a positive integer cap. */
+export function assertCappedCreate(
+  session: StoredSession,
+  cap: number,
+): asserts session is StoredSession & { namespace: string } {
+  assertStoredSession(session);
+  if (session.namespace === null) throw new TypeError('createCapped needs a session with a namespace');
+  if (!Number.isSafeInteger(cap) || cap < 1) throw new TypeError('cap must be a positive integer');
 }

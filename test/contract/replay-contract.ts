@@ -5,11 +5,10 @@
  * one winner, and bad input is a typed error that records nothing.
  */
 import { randomBytes } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { InvalidPayloadError } from '../../src/errors.js';
-import type { Store } from '../../src/stores/store.js';
 import { T0 } from '../support/records.js';
-import type { StoreFactory, StoreHandle } from './store-contract.js';
+import { type StoreFactory, storeHandles } from './store-contract.js';
 
 function replayKey(): string {
   return randomBytes(32).toString('base64url');
@@ -17,17 +16,7 @@ function replayKey(): string {
 
 export function describeReplayCacheContract(name: string, factory: StoreFactory): void {
   describe(`${name}: DPoP replay cache (markProofUsed)`, () => {
-    const handles: StoreHandle[] = [];
-    const twins: Store[] = [];
-    async function open(): Promise<StoreHandle> {
-      const handle = await factory();
-      handles.push(handle);
-      return handle;
-    }
-    afterEach(async () => {
-      for (const twin of twins.splice(0)) await twin.close();
-      for (const handle of handles.splice(0)) await handle.cleanup?.();
-    });
+    const { open, twinOf } = storeHandles(factory);
 
     it('the first use of a key wins; later uses within its expiry lose; other keys are independent', async () => {
       const { store } = await open();
@@ -50,11 +39,7 @@ export function describeReplayCacheContract(name: string, factory: StoreFactory)
 
     it('20 racing uses of one key, spread over two store instances on one backend: exactly one wins', async () => {
       const handle = await open();
-      let other = handle.store;
-      if (handle.twin) {
-        other = await handle.twin();
-        twins.push(other);
-      }
+      const other = await twinOf(handle);
       for (let round = 0; round < 5; round++) {
         const key = replayKey();
         const results = await Promise.all(

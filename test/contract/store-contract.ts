@@ -4,6 +4,7 @@ import { createSessions } from '../../src/session/engine.js';
 import type { SessionEvent } from '../../src/session/types.js';
 import type { Store, StoredSession } from '../../src/stores/store.js';
 import { record, T0 } from '../support/records.js';
+import { describeCapContract } from './cap-contract.js';
 import { describeReplayCacheContract } from './replay-contract.js';
 
 export interface StoreHandle {
@@ -15,6 +16,32 @@ export interface StoreHandle {
 }
 
 export type StoreFactory = () => Promise<StoreHandle>;
+
+/**
+ * For a describe block: `open()` a store from the factory, `twinOf(handle)` a second instance on
+ * its backend (the same store when the factory has none); both are closed after each test.
+ */
+export function storeHandles(factory: StoreFactory) {
+  const handles: StoreHandle[] = [];
+  const twins: Store[] = [];
+  afterEach(async () => {
+    for (const twin of twins.splice(0)) await twin.close();
+    for (const handle of handles.splice(0)) await handle.cleanup?.();
+  });
+  return {
+    async open(): Promise<StoreHandle> {
+      const handle = await factory();
+      handles.push(handle);
+      return handle;
+    },
+    async twinOf(handle: StoreHandle): Promise<Store> {
+      if (!handle.twin) return handle.store;
+      const twin = await handle.twin();
+      twins.push(twin);
+      return twin;
+    },
+  };
+}
 
 export function describeStoreContract(name: string, factory: StoreFactory): void {
   describe(`${name}: Store contract`, () => {
@@ -320,10 +347,20 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
     it('[C1] maxSessionsPerNamespace: 50 concurrent logins with a cap of 5 leave exactly 5, each ending reported once', async () => {
       const events: SessionEvent[] = [];
       const sessions = await engine({ maxSessionsPerNamespace: 5, onEvent: (event) => events.push(event) });
-      // A second engine (another app instance) on the same store: the cap holds across instances.
+      // A second engine (another app instance, on its own store connection when the store offers
+      // one): the cap holds across instances.
+      const handle = handles[handles.length - 1]!;
+      const twin = handle.twin ? await handle.twin() : undefined;
+      if (twin) {
+        const cleanup = handle.cleanup;
+        handle.cleanup = async () => {
+          await twin.close();
+          await cleanup?.();
+        };
+      }
       const instance = createSessions({
         keys: { signing: { alg: 'HS256', key: 'contract-suite-secret-0123456789abcdef', kid: 'k1' } },
-        store: sessions.store,
+        store: twin ?? sessions.store,
         clock: () => now,
         maxSessionsPerNamespace: 5,
         onEvent: (event) => events.push(event),
@@ -425,4 +462,5 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
   });
 
   describeReplayCacheContract(name, factory);
+  describeCapContract(name, factory);
 }

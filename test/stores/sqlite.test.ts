@@ -83,6 +83,9 @@ class TwoConnections implements Store {
   markProofUsed(key: string, expiresAt: number, now: number) {
     return this.#next().markProofUsed(key, expiresAt, now);
   }
+  createCapped(session: StoredSession, cap: number, now: number) {
+    return (this.#turn++ % 2 === 0 ? this.a : this.b).createCapped(session, cap, now);
+  }
   async close() {
     await this.a.close();
     await this.b.close();

@@ -1,10 +1,5 @@
-import type { StoredSession } from '../../stores/store.js';
+import { sessionsBeyondCap } from '../../stores/store.js';
 import type { EngineContext } from '../context.js';
-
-/** Most recently used first; ties by creation time, then id, so every instance ranks alike. */
-function byRecentUse(a: StoredSession, b: StoredSession): number {
-  return b.lastUsedAt - a.lastUsedAt || b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
-}
 
 interface TrimQueue {
   /** The pass running now, if any. */
@@ -16,7 +11,8 @@ interface TrimQueue {
 const queues = new WeakMap<EngineContext, Map<string, TrimQueue>>();
 
 /**
- * `maxSessionsPerNamespace`: after a login has stored its session, ends the namespace's least
+ * `maxSessionsPerNamespace` on a store without `createCapped` (the built-in stores all have it,
+ * which makes the cap part of the create itself): after a login has stored its session, ends the namespace's least
  * recently used sessions beyond the cap. This is exact under concurrency on every store: each
  * login's session is stored before a trim pass that starts after it reads the namespace, so the
  * last pass to start sees every session and keeps exactly the `cap` most recently used, while
@@ -61,8 +57,8 @@ export function enforceSessionCap(ctx: EngineContext, namespace: string, cap: nu
 async function trim(ctx: EngineContext, namespace: string, cap: number): Promise<void> {
   const now = ctx.clock();
   const live = await ctx.storeCall(() => ctx.store.listNamespace(namespace, now));
-  if (live.length <= cap) return;
-  const beyond = live.sort(byRecentUse).slice(cap);
+  const beyond = sessionsBeyondCap(live, cap);
+  if (beyond.length === 0) return;
   const ended = await Promise.all(
     beyond.map((session) => ctx.storeCall(() => ctx.store.delete(session.id, now))),
   );

@@ -16,7 +16,7 @@ export async function login<P extends Payload, R extends Payload>(
   const payload = checkPayload('payload', options.payload);
   const refreshPayload = checkPayload('refreshPayload', options.refreshPayload);
   const namespace = checkNamespace(options.namespace);
-  const device = checkDevice(options.device);
+  const deviceInfo = checkDevice(options.device);
   const accessTtl = checkSessionTtl('accessTtl', options.accessTtl, ctx.config.accessTtl);
   const refreshTtl = checkSessionTtl('refreshTtl', options.refreshTtl, ctx.config.refreshTtl);
   if (options.refreshByAccess !== undefined && typeof options.refreshByAccess !== 'boolean') {
@@ -46,30 +46,44 @@ export async function login<P extends Payload, R extends Payload>(
     rt: refreshTtl,
     ad: absoluteDeadline,
     rf: now,
-    ip: device.ip,
-    ua: device.ua,
+    ip: deviceInfo.ip,
+    ua: deviceInfo.ua,
   };
-  const id = randomId();
+  const cap = ctx.config.maxSessionsPerNamespace;
+  const capped = cap !== null && namespace !== null ? { cap, namespace } : null;
+  const store = ctx.store;
+  let id = randomId();
+  if (capped !== null && store.createCapped !== undefined && store.acceptsCappedId !== undefined) {
+    while (!store.acceptsCappedId(id, capped.namespace)) id = randomId();
+  }
   // Sign before storing: a payload too large to verify later is refused with nothing stored.
   const pair = ctx.pair(id, namespace, state);
-  await ctx.storeCall(() =>
-    ctx.store.create({
-      id,
-      namespace,
-      version: 1,
-      createdAt: now,
-      lastUsedAt: now,
-      expiresAt: ctx.sessionExpiry(state, now),
-      accessRevoked: false,
-      data: encodeState(state),
-    }),
-  );
-  ctx.emit({ type: 'login', sessionId: id, namespace, device: { ip: device.ip, userAgent: device.ua } });
-  const cap = ctx.config.maxSessionsPerNamespace;
-  if (cap !== null && namespace !== null) {
+  const record = {
+    id,
+    namespace,
+    version: 1,
+    createdAt: now,
+    lastUsedAt: now,
+    expiresAt: ctx.sessionExpiry(state, now),
+    accessRevoked: false,
+    data: encodeState(state),
+  };
+  const device = { ip: deviceInfo.ip, userAgent: deviceInfo.ua };
+  if (capped !== null && store.createCapped !== undefined) {
+    const createCapped = store.createCapped.bind(store);
+    const ended = await ctx.storeCall(() => createCapped(record, capped.cap, now));
+    ctx.emit({ type: 'login', sessionId: id, namespace, device });
+    for (const sessionId of ended) {
+      ctx.emit({ type: 'revoke', scope: 'cap', sessionId, namespace: capped.namespace, count: 1 });
+    }
+    return pair;
+  }
+  await ctx.storeCall(() => store.create(record));
+  ctx.emit({ type: 'login', sessionId: id, namespace, device });
+  if (capped !== null) {
     // The session is stored: a failing trim (already reported to onError) does not undo the
     // login; the next login of the namespace trims again.
-    await enforceSessionCap(ctx, namespace, cap).catch(() => {});
+    await enforceSessionCap(ctx, capped.namespace, capped.cap).catch(() => {});
   }
   return pair;
 }

@@ -198,7 +198,8 @@ export class CommandGuard {
 }
 
 /** ioredis' failed SELECT of the configured database (out of range, or a cluster node). */
-const SELECT_FAILURE = /(^|: )ERR (DB index is out of range|invalid DB index|SELECT is not allowed in cluster mode)/;
+const SELECT_FAILURE =
+  /(^|: )ERR (DB index is out of range|invalid DB index|SELECT is not allowed in cluster mode)/;
 
 /** Redis replies that mean "fix the configuration" (credentials, ACL, database number), not an outage. */
 function redisMisconfiguration(error: unknown): StoreMisconfiguration | null {

@@ -37,11 +37,8 @@ local function prune(index, now, limit, sp, np, all)
 end
 `;
 
-/**
- * create: KEYS session, bucket index[, namespace index]
- * ARGV id, v, c, u, e, r, d, namespace, ttl, now, sessionPrefix, namespacePrefix, pruneLimit
- */
-export const CREATE = `${HELPERS}
+/** Inserts the session and indexes it (the body of create and createCapped). */
+const INSERT = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return redis.error_reply('JWTS_CLASH ' .. ARGV[1]) end
 local ttl = tonumber(ARGV[9])
 if KEYS[3] then
@@ -58,7 +55,48 @@ if KEYS[3] then
   redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
   extend(KEYS[3], ttl)
 end
+`;
+
+/**
+ * create: KEYS session, bucket index[, namespace index]
+ * ARGV id, v, c, u, e, r, d, namespace, ttl, now, sessionPrefix, namespacePrefix, pruneLimit
+ */
+export const CREATE = `${HELPERS}${INSERT}
 return 1
+`;
+
+/**
+ * create with the session cap, in one step: KEYS session, bucket index, namespace index
+ * ARGV as create, then cap, channel. Ends the namespace's live sessions in this bucket beyond the
+ * cap, least recently used first (lastUsedAt, then createdAt, then id, descending: the order of
+ * sessionsBeyondCap), publishes `i:<id>` for each, and returns their ids.
+ */
+export const CREATE_CAPPED = `${HELPERS}${INSERT}
+local now = tonumber(ARGV[10])
+local live = {}
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '(' .. ARGV[10], '+inf')) do
+  local f = redis.call('HMGET', ARGV[11] .. id, 'u', 'c', 'e')
+  local e = tonumber(f[3])
+  if e and e > now then live[#live + 1] = { id = id, u = tonumber(f[1]), c = tonumber(f[2]) } end
+end
+local cap = tonumber(ARGV[14])
+local ended = {}
+if #live > cap then
+  table.sort(live, function(a, b)
+    if a.u ~= b.u then return a.u > b.u end
+    if a.c ~= b.c then return a.c > b.c end
+    return a.id > b.id
+  end)
+  for i = cap + 1, #live do
+    local id = live[i].id
+    redis.call('DEL', ARGV[11] .. id)
+    redis.call('ZREM', KEYS[2], id)
+    redis.call('ZREM', KEYS[3], id)
+    if ARGV[15] ~= '' then redis.call('PUBLISH', ARGV[15], 'i:' .. id) end
+    ended[#ended + 1] = id
+  end
+end
+return ended
 `;
 
 /**
@@ -225,6 +263,7 @@ return { live, redis.call('ZCARD', KEYS[1]) }
 
 export const SCRIPTS = {
   jwtsCreate: CREATE,
+  jwtsCreateCapped: CREATE_CAPPED,
   jwtsReplace: REPLACE,
   jwtsTouch: TOUCH,
   jwtsDelete: DELETE,

@@ -1,6 +1,12 @@
 import type { ClusterNode, ClusterOptions, RedisOptions } from 'ioredis';
 import { ConfigurationError } from '../../errors.js';
-import { assertReplayEntry, assertStoredSession, type Store, type StoredSession } from '../store.js';
+import {
+  assertCappedCreate,
+  assertReplayEntry,
+  assertStoredSession,
+  type Store,
+  type StoredSession,
+} from '../store.js';
 import {
   CommandGuard,
   createRedisClient,
@@ -9,7 +15,7 @@ import {
   isCluster,
   type RedisClient,
 } from './client.js';
-import { type Bucket, KeyLayout, MAX_BUCKETS } from './keys.js';
+import { type Bucket, fnv1a, KeyLayout, MAX_BUCKETS } from './keys.js';
 import { LiveCache, type LiveCacheOptions, type LiveCacheStats, type SessionChange } from './live-cache.js';
 import { MARK_PROOF, MARK_PROOF_COMMAND, replayEntryKey } from './replay.js';
 import { SCRIPTS, type ScriptName } from './scripts.js';
@@ -208,22 +214,66 @@ export class RedisStore implements Store {
         this.#scripted.jwtsCreate(
           keys.length,
           ...keys,
-          session.id,
-          String(session.version),
-          String(session.createdAt),
-          String(session.lastUsedAt),
-          String(session.expiresAt),
-          session.accessRevoked ? '1' : '0',
-          session.data,
-          session.namespace ?? '',
-          ttl(session.expiresAt, session.createdAt),
-          String(session.createdAt),
-          bucket.sessionPrefix,
-          bucket.namespacePrefix,
-          this.#pruneBatch,
+          ...this.#insertArgs(session, bucket, session.createdAt),
         ),
       () => session,
     );
+  }
+
+  /**
+   * The cap in the create script itself. The script sees the namespace's sessions of one bucket,
+   * so on a store with several buckets the engine gives capped sessions ids of the namespace's
+   * home bucket (`acceptsCappedId`): every session created under the cap lives there.
+   */
+  async createCapped(session: StoredSession, cap: number, now: number): Promise<string[]> {
+    this.#open();
+    assertCappedCreate(session, cap);
+    checkNamespace(session.namespace);
+    if (!this.acceptsCappedId(session.id, session.namespace)) {
+      throw new TypeError("createCapped: the id is not in the namespace's bucket (see acceptsCappedId)");
+    }
+    const bucket = this.layout.bucketOf(session.id);
+    const keys = [bucket.sessionPrefix + session.id, bucket.all, bucket.namespacePrefix + session.namespace];
+    const reply = await this.#cachedWrite(
+      session.id,
+      false,
+      () =>
+        this.#scripted.jwtsCreateCapped(
+          keys.length,
+          ...keys,
+          ...this.#insertArgs(session, bucket, now),
+          String(cap),
+          this.#channel,
+        ),
+      () => session,
+    );
+    const ended = reply as string[];
+    for (const id of ended) this.#cache?.invalidate(id);
+    return ended;
+  }
+
+  /** The create scripts' ARGV (see scripts.ts INSERT). */
+  #insertArgs(session: StoredSession, bucket: Bucket, now: number): (string | number)[] {
+    return [
+      session.id,
+      String(session.version),
+      String(session.createdAt),
+      String(session.lastUsedAt),
+      String(session.expiresAt),
+      session.accessRevoked ? '1' : '0',
+      session.data,
+      session.namespace ?? '',
+      ttl(session.expiresAt, now),
+      String(now),
+      bucket.sessionPrefix,
+      bucket.namespacePrefix,
+      this.#pruneBatch,
+    ];
+  }
+
+  acceptsCappedId(id: string, namespace: string): boolean {
+    const buckets = this.layout.buckets;
+    return buckets.length === 1 || this.layout.bucketOf(id) === buckets[fnv1a(namespace) % buckets.length];
   }
 
   async get(id: string, now: number): Promise<StoredSession | null> {

@@ -13,14 +13,19 @@
  * Timeouts: `connectTimeout` is `timeoutMs`; acquiring a connection and running the statement share
  * the operation deadline, and a connection whose statement overruns it is destroyed, never reused.
  */
+import { createHash } from 'node:crypto';
 import mysql from 'mysql2/promise';
 import { describeConnection, type StoreMisconfiguration } from '../errors.js';
 import { replayMigration } from './replay.js';
 import {
   DeadlineExceeded,
+  RequiredStepFailed,
+  recentUseOrder,
   SCHEMA_VERSION,
   type SqlDialect,
   type SqlDriver,
+  type SqlResult,
+  type SqlStep,
   SqlStore,
   type SqlStoreOptions,
   type SqlValue,
@@ -75,9 +80,29 @@ ON DUPLICATE KEY UPDATE ${TAKE_OVER.map(
       (column) => `${column} = IF(expires_at <= VALUES(created_at), VALUES(${column}), ${column})`,
     ).join(',\n  ')}`,
   prune: ({ sessions }, batch) => `DELETE FROM ${sessions} WHERE expires_at <= ? LIMIT ${batch}`,
+  // No DELETE ... RETURNING in MySQL: read the ids, then delete the same rows (under the lock).
+  // The derived table (materialised because of its LIMIT) lets the DELETE read its own table.
+  trimToCap: ({ sessions }, cap) => {
+    const beyond = `SELECT id FROM ${sessions} WHERE namespace = ? AND expires_at > ? ${recentUseOrder()} LIMIT ${ALL_ROWS} OFFSET ${cap}`;
+    return [
+      { sql: beyond, params: (namespace, now) => [namespace, now], returnsIds: true },
+      {
+        sql: `DELETE FROM ${sessions} WHERE id IN (SELECT id FROM (${beyond}) AS beyond)`,
+        params: (namespace, now) => [namespace, now],
+        returnsIds: false,
+      },
+    ];
+  },
 };
 
+/** MySQL's "no limit" for a LIMIT clause that only exists to carry an OFFSET. */
+const ALL_ROWS = '18446744073709551615';
+
 type Packet = mysql.ResultSetHeader | mysql.RowDataPacket[];
+
+function toResult(packet: Packet): SqlResult {
+  return Array.isArray(packet) ? { rows: packet, affected: 0 } : { rows: [], affected: packet.affectedRows };
+}
 
 /** Server error codes that mean "fix the configuration", not "the database is down". */
 const MISCONFIGURATIONS: Record<string, StoreMisconfiguration> = {
@@ -128,14 +153,40 @@ class MySqlDriver implements SqlDriver {
     const [packet] = await this.#withConnection(deadline, (connection) =>
       connection.execute<Packet>(sql, params as SqlValue[]),
     );
-    return Array.isArray(packet)
-      ? { rows: packet, affected: 0 }
-      : { rows: [], affected: packet.affectedRows };
+    return toResult(packet);
   }
 
   async script(statements: readonly string[], deadline: number) {
     await this.#withConnection(deadline, async (connection) => {
       for (const sql of statements) await connection.query(sql);
+    });
+  }
+
+  /**
+   * GET_LOCK on a name derived from `lock` (server-wide, so every process waits alike), then the
+   * steps in a transaction. A failure destroys the connection (see #withConnection), which rolls
+   * the transaction back and frees the lock.
+   */
+  transaction(lock: string, steps: readonly SqlStep[], deadline: number): Promise<SqlResult[]> {
+    return this.#withConnection(deadline, async (connection) => {
+      const name = `jwts:${createHash('sha256').update(lock).digest('hex').slice(0, 48)}`;
+      const seconds = Math.max(1, Math.ceil((deadline - Date.now()) / 1000));
+      const [granted] = await connection.query<mysql.RowDataPacket[]>('SELECT GET_LOCK(?, ?) AS granted', [
+        name,
+        seconds,
+      ]);
+      if (Number(granted[0]?.['granted']) !== 1) throw new DeadlineExceeded();
+      await connection.query('START TRANSACTION');
+      const results: SqlResult[] = [];
+      for (const step of steps) {
+        const [packet] = await connection.execute<Packet>(step.sql, step.params as SqlValue[]);
+        const result = toResult(packet);
+        if (step.required && result.affected === 0) throw new RequiredStepFailed();
+        results.push(result);
+      }
+      await connection.query('COMMIT');
+      await connection.query('DO RELEASE_LOCK(?)', [name]);
+      return results;
     });
   }
 

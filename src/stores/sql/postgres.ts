@@ -13,12 +13,18 @@ import pg from 'pg';
 import { describeConnection, type StoreMisconfiguration } from '../errors.js';
 import { replayMigration } from './replay.js';
 import {
+  RequiredStepFailed,
+  recentUseOrder,
+  returningTrim,
   SCHEMA_VERSION,
   type SqlDialect,
   type SqlDriver,
+  type SqlResult,
+  type SqlStep,
   SqlStore,
   type SqlStoreOptions,
   type SqlValue,
+  withDeadline,
 } from './shared.js';
 
 export type { SqlStoreOptions } from './shared.js';
@@ -69,6 +75,13 @@ DELETE FROM ${sessions} WHERE namespace = $1 AND expires_at > $2`,
   deleteAll: ({ sessions }) => [
     `WITH expired AS (DELETE FROM ${sessions} WHERE expires_at <= $1) DELETE FROM ${sessions} WHERE expires_at > $1`,
   ],
+  // Ids compared as bytes (COLLATE "C"), as every other store ranks them.
+  trimToCap: ({ sessions }, cap) =>
+    returningTrim(
+      sessions,
+      'namespace = $1 AND expires_at > $2',
+      `${recentUseOrder('id COLLATE "C"')} OFFSET ${cap}`,
+    ),
   // SKIP LOCKED: concurrent pruners take different rows instead of queueing behind each other.
   prune: ({ sessions }, batch) =>
     `DELETE FROM ${sessions} WHERE id IN (SELECT id FROM ${sessions} WHERE expires_at <= $1 LIMIT ${batch} FOR UPDATE SKIP LOCKED)`,
@@ -145,6 +158,50 @@ class PgDriver implements SqlDriver {
   async script(statements: readonly string[], deadline: number) {
     // One simple-protocol message (no parameters): the statements run in order inside its BEGIN/COMMIT.
     await this.#pool.query(timed({ text: `${statements.join(';\n')};` }, deadline));
+  }
+
+  /** BEGIN, a transaction-scoped advisory lock on the name's 64-bit hash, the steps, COMMIT. */
+  async transaction(lock: string, steps: readonly SqlStep[], deadline: number): Promise<SqlResult[]> {
+    const client = await withDeadline(this.#pool.connect(), deadline, { late: (late) => late.release() });
+    let released = false;
+    // Any failure destroys the connection, which rolls the transaction back and frees the lock.
+    const release = (failure?: Error) => {
+      if (released) return;
+      released = true;
+      client.release(failure);
+    };
+    const run = async (sql: string, params: SqlValue[] = []) => {
+      const result = await client.query<Record<string, unknown>>(
+        timed(
+          { name: params.length > 0 ? statementName(sql) : undefined, text: sql, values: params },
+          deadline,
+        ),
+      );
+      return { rows: result.rows, affected: result.rowCount ?? 0 };
+    };
+    try {
+      const results = await withDeadline(
+        (async () => {
+          await run('BEGIN');
+          await run('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [lock]);
+          const out: SqlResult[] = [];
+          for (const step of steps) {
+            const result = await run(step.sql, step.params as SqlValue[]);
+            if (step.required && result.affected === 0) throw new RequiredStepFailed();
+            out.push(result);
+          }
+          await run('COMMIT');
+          return out;
+        })(),
+        deadline,
+        { onTimeout: () => release(new Error('transaction deadline')) },
+      );
+      release();
+      return results;
+    } catch (error) {
+      release(error instanceof Error ? error : new Error(String(error)));
+      throw error;
+    }
   }
 
   close() {

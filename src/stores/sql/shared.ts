@@ -16,6 +16,7 @@
 import { ConfigurationError, JwtSessionsError, StoreUnavailableError } from '../../errors.js';
 import { type StoreMisconfiguration, storeError } from '../errors.js';
 import {
+  assertCappedCreate,
   assertReplayEntry,
   assertStoredSession,
   type NamespacePage,
@@ -53,7 +54,34 @@ export interface SqlDriver {
   query(sql: string, params: readonly SqlValue[], deadline: number): Promise<SqlResult>;
   /** The migration statements, in order (one transaction where the database allows it). */
   script(statements: readonly string[], deadline: number): Promise<void>;
+  /**
+   * Parameterised statements in one transaction that holds an exclusive lock named `lock` (every
+   * transaction given the same name, from any process, waits for it). A `required` step that
+   * affects no row throws `RequiredStepFailed` and rolls everything back. Resolves each step's result.
+   */
+  transaction(lock: string, steps: readonly SqlStep[], deadline: number): Promise<SqlResult[]>;
   close(): Promise<void>;
+}
+
+export interface SqlStep {
+  readonly sql: string;
+  readonly params: readonly SqlValue[];
+  /** Roll back unless this statement affects a row. */
+  readonly required?: boolean;
+}
+
+/** A `required` transaction step affected no row; the transaction was rolled back. */
+export class RequiredStepFailed extends Error {
+  constructor() {
+    super('a required statement affected no row');
+  }
+}
+
+/** One statement of the cap's trim: its SQL, its parameters, and whether its rows are the ids ended. */
+export interface CapStatement {
+  readonly sql: string;
+  readonly params: (namespace: string, now: number) => SqlValue[];
+  readonly returnsIds: boolean;
 }
 
 export interface SqlTables {
@@ -84,6 +112,28 @@ export interface SqlDialect {
    */
   deleteNamespace?(tables: SqlTables): readonly string[];
   deleteAll?(tables: SqlTables): readonly string[];
+  /**
+   * Ends a namespace's live sessions beyond the `cap` most recently used (lastUsedAt, createdAt,
+   * id, descending, ids in byte order) and yields their ids; runs after the insert, in its
+   * transaction, under the namespace's lock.
+   */
+  trimToCap(tables: SqlTables, cap: number): readonly CapStatement[];
+}
+
+/** The ranking of the cap, most recently used first (ids compared as bytes: `idOrder`). */
+export function recentUseOrder(idOrder = 'id'): string {
+  return `ORDER BY last_used_at DESC, created_at DESC, ${idOrder} DESC`;
+}
+
+/** The cap's trim for dialects with `DELETE ... RETURNING` and a subquery on the same table. */
+export function returningTrim(sessions: string, live: string, rest: string): CapStatement[] {
+  return [
+    {
+      sql: `DELETE FROM ${sessions} WHERE id IN (SELECT id FROM ${sessions} WHERE ${live} ${rest}) RETURNING id`,
+      params: (namespace, now) => [namespace, now],
+      returnsIds: true,
+    },
+  ];
 }
 
 export interface SqlStoreOptions {
@@ -259,6 +309,20 @@ function toSession(row: Record<string, unknown>): StoredSession {
   };
 }
 
+/** A session's column values in `COLUMNS` order. */
+function sessionColumns(session: StoredSession): SqlValue[] {
+  return [
+    session.id,
+    session.namespace,
+    session.version,
+    session.createdAt,
+    session.lastUsedAt,
+    session.expiresAt,
+    session.accessRevoked,
+    session.data,
+  ];
+}
+
 function checkTime(name: string, value: number): void {
   if (!Number.isSafeInteger(value)) throw new TypeError(`${name} must be an integer number of milliseconds`);
 }
@@ -284,6 +348,7 @@ export class SqlStore implements Store {
   readonly #timeoutMs: number;
   readonly #pruneBatch: number;
   readonly #onError: (error: unknown) => void;
+  readonly #capStatements = new Map<number, readonly CapStatement[]>();
   #statements = 0;
   #closed = false;
   #pruneTimer: NodeJS.Timeout | undefined;
@@ -372,17 +437,41 @@ export class SqlStore implements Store {
 
   async create(session: StoredSession): Promise<void> {
     assertStoredSession(session);
-    const { affected } = await this.#query(this.#sql.create, [
-      session.id,
-      session.namespace,
-      session.version,
-      session.createdAt,
-      session.lastUsedAt,
-      session.expiresAt,
-      session.accessRevoked,
-      session.data,
-    ]);
+    const { affected } = await this.#query(this.#sql.create, sessionColumns(session));
     if (affected === 0) throw new Error(`session id clash: ${session.id}`);
+  }
+
+  /** The insert and the trim in one transaction, holding the namespace's lock. */
+  async createCapped(session: StoredSession, cap: number, now: number): Promise<string[]> {
+    assertCappedCreate(session, cap);
+    checkTime('now', now);
+    let trim = this.#capStatements.get(cap);
+    if (trim === undefined) {
+      trim = this.#dialect.trimToCap(this.tables, cap);
+      this.#capStatements.set(cap, trim);
+    }
+    const namespace = session.namespace;
+    const steps: SqlStep[] = [
+      { sql: this.#sql.create, params: sessionColumns(session), required: true },
+      ...trim.map((statement) => ({ sql: statement.sql, params: statement.params(namespace, now) })),
+    ];
+    let results: SqlResult[];
+    try {
+      results = await this.#call((deadline) => {
+        this.#statements += steps.length;
+        return this.#driver.transaction(`${this.tables.sessions}:${namespace}`, steps, deadline);
+      });
+    } catch (error) {
+      if ((error as { cause?: unknown }).cause instanceof RequiredStepFailed) {
+        throw new Error(`session id clash: ${session.id}`);
+      }
+      throw error;
+    }
+    const ended: string[] = [];
+    trim.forEach((statement, i) => {
+      if (statement.returnsIds) for (const row of results[i + 1]!.rows) ended.push(text(row['id']));
+    });
+    return ended;
   }
 
   async get(id: string, now: number): Promise<StoredSession | null> {

@@ -11,9 +11,14 @@ import { ConfigurationError, StoreConfigurationError } from '../../errors.js';
 import { driverReason, type StoreMisconfiguration } from '../errors.js';
 import { replayMigration } from './replay.js';
 import {
+  RequiredStepFailed,
+  recentUseOrder,
+  returningTrim,
   SCHEMA_VERSION,
   type SqlDialect,
   type SqlDriver,
+  type SqlResult,
+  type SqlStep,
   SqlStore,
   type SqlStoreOptions,
   type SqlValue,
@@ -58,6 +63,8 @@ ON CONFLICT (id) DO UPDATE SET namespace = excluded.namespace, version = exclude
   created_at = excluded.created_at, last_used_at = excluded.last_used_at, expires_at = excluded.expires_at,
   access_revoked = excluded.access_revoked, data = excluded.data
 WHERE ${sessions}.expires_at <= excluded.created_at`,
+  trimToCap: ({ sessions }, cap) =>
+    returningTrim(sessions, 'namespace = ? AND expires_at > ?', `${recentUseOrder()} LIMIT -1 OFFSET ${cap}`),
   prune: ({ sessions }, batch) =>
     `DELETE FROM ${sessions} WHERE rowid IN (SELECT rowid FROM ${sessions} WHERE expires_at <= ? LIMIT ${batch})`,
 };
@@ -107,15 +114,35 @@ class SqliteDriver implements SqlDriver {
 
   query(sql: string, params: readonly SqlValue[]) {
     try {
-      const statement = this.#statement(sql);
-      const values = params.map((value) => (typeof value === 'boolean' ? Number(value) : value));
-      if (statement.reader) {
-        return Promise.resolve({ rows: statement.all(values) as Record<string, unknown>[], affected: 0 });
-      }
-      return Promise.resolve({ rows: [], affected: statement.run(values).changes });
+      return Promise.resolve(this.#run(sql, params));
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** Synchronous, IMMEDIATE (the database's write lock, across processes): the lock name is not needed. */
+  transaction(_lock: string, steps: readonly SqlStep[]) {
+    try {
+      const results = this.#db
+        .transaction(() =>
+          steps.map((step) => {
+            const result = this.#run(step.sql, step.params);
+            if (step.required && result.affected === 0) throw new RequiredStepFailed();
+            return result;
+          }),
+        )
+        .immediate();
+      return Promise.resolve(results);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #run(sql: string, params: readonly SqlValue[]): SqlResult {
+    const statement = this.#statement(sql);
+    const values = params.map((value) => (typeof value === 'boolean' ? Number(value) : value));
+    if (statement.reader) return { rows: statement.all(values) as Record<string, unknown>[], affected: 0 };
+    return { rows: [], affected: statement.run(values).changes };
   }
 
   script(statements: readonly string[]) {
