@@ -168,7 +168,8 @@ export function resolveDpopConfig(options: DpopHttpOptions | undefined): DpopCon
 export function requestHtu(request: HttpRequest, dpop: DpopConfig): string {
   const url = request.url;
   let path: string;
-  let origin = dpop.origin;
+  let scheme: string = request.protocol ?? 'http';
+  let urlHost: string | undefined;
   if (url.startsWith('/')) {
     const query = url.search(/[?#]/);
     path = query === -1 ? url : url.slice(0, query);
@@ -181,16 +182,15 @@ export function requestHtu(request: HttpRequest, dpop: DpopConfig): string {
       throw new RequestError('bad_request', 'request URL is malformed');
     }
     path = parsed.pathname;
-    origin ??= parsed.origin;
+    scheme = parsed.protocol.slice(0, -1);
+    urlHost = parsed.host;
   }
-  if (origin === undefined) {
-    const host = request.header('host');
-    if (host === undefined || host === '' || !/^[A-Za-z0-9.\-:[\]]+$/.test(host)) {
-      throw new RequestError('bad_request', 'a Host header is required (or configure dpop.origin)');
-    }
-    origin = `${request.protocol ?? 'http'}://${host}`;
+  if (dpop.origin !== undefined) return dpop.origin + path;
+  const host = request.header('host') ?? urlHost;
+  if (host === undefined || host === '' || !/^[A-Za-z0-9.\-:[\]]+$/.test(host)) {
+    throw new RequestError('bad_request', 'a Host header is required (or configure dpop.origin)');
   }
-  return origin + path;
+  return `${scheme}://${host}${path}`;
 }
 
 /** What the engine needs to check the request's proof; `via` says how the token came. */
