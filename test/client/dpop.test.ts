@@ -41,7 +41,9 @@ async function boundLogin(transport: Transport, options: FakeServerOptions = { d
   return { server, client, host, session: [...server.sessions.values()][0]! };
 }
 
-const proofHeader = (server: FakeServer) => server.requests.at(-1)!.headers.get('dpop');
+/** The claims of the proof a request carried (as sent, before the server's normalisation). */
+const claimsOf = (headers: Headers) =>
+  JSON.parse(Buffer.from(headers.get('dpop')!.split('.')[1]!, 'base64url').toString());
 
 describe('DPoP in the browser client', () => {
   it('dpop false: no proof on any request, the Bearer scheme, nothing bound', async () => {
@@ -85,9 +87,7 @@ describe('DPoP in the browser client', () => {
         htu: `http://${host}/api/me`,
         jkt: thumbprint,
       });
-      const payload = JSON.parse(
-        Buffer.from(sent.headers.get('dpop')!.split('.')[1]!, 'base64url').toString(),
-      );
+      const payload = claimsOf(sent.headers);
       expect(payload.ath).toBe(accessTokenHash(session.access));
     }
     // Every proof is fresh: four requests, four verified proofs, four jtis.
@@ -109,9 +109,7 @@ describe('DPoP in the browser client', () => {
     expect(refresh.proof.htm).toBe('POST');
     expect(refresh.proof.jkt).toBe(session.jkt);
     const refreshRequest = server.requests.find((r) => r.path === '/auth/refresh')!;
-    const payload = JSON.parse(
-      Buffer.from(refreshRequest.headers.get('dpop')!.split('.')[1]!, 'base64url').toString(),
-    );
+    const payload = claimsOf(refreshRequest.headers);
     expect(payload.ath).toBeUndefined();
     expect(session.access).not.toBe(before);
     expect(server.requests.at(-1)!.headers.get('authorization')).toBe(`DPoP ${session.access}`);
@@ -128,7 +126,7 @@ describe('DPoP in the browser client', () => {
     const sent = server.requests.at(-1)!;
     expect(sent.headers.has('authorization')).toBe(false);
     expect(sent.headers.get('x-csrf-token')).toBe(session.csrf);
-    const payload = JSON.parse(Buffer.from(sent.headers.get('dpop')!.split('.')[1]!, 'base64url').toString());
+    const payload = claimsOf(sent.headers);
     expect(payload).toMatchObject({ htm: 'PUT', htu: `http://${host}/api/me` });
     expect(payload.ath).toBeUndefined();
     server.expireAccess();
