@@ -17,7 +17,16 @@ import { type RunningServer, startServer } from '../../src/server/server.js';
 import { createDpopProof } from '../../src/tokens/dpop-proof.js';
 import { describeWithService, serviceAvailable } from '../support/services.js';
 import { CountingProxy } from './proxy.js';
-import { CHROMIUM, DEMO, launchBrowser, type Transport } from './support.js';
+import {
+  buildSpa,
+  CHROMIUM,
+  DEMO,
+  launchBrowser,
+  openSpa,
+  signedIn,
+  submitSignIn,
+  type Transport,
+} from './support.js';
 
 const chromiumAvailable = await serviceAvailable('Chromium (browser tests)', async () => {
   if (!existsSync(CHROMIUM))
@@ -266,4 +275,34 @@ describeBrowser('DPoP browser client in Chromium', () => {
     });
     expect(await tab1.evaluate(() => t.call())).toBe(200);
   }, 30_000);
+
+  for (const dpop of ['required', 'off'] as const) {
+    it(`demo SPA, DPOP=${dpop}: "Bound to this browser" at sign-in; the page shows the session's jkt and its own key's`, async () => {
+      const srv = await startServer({
+        port: 0,
+        logLevel: false,
+        spaDir: await buildSpa(),
+        ...({ dpop } as object),
+      });
+      cleanups.push(() => srv.close());
+      const ctx = await browser.newContext();
+      cleanups.push(() => ctx.close());
+      const page = await ctx.newPage();
+      page.on('pageerror', (error) => pageErrors.push(error.message));
+      await openSpa(page, srv.url);
+      await page.getByLabel(/Bound to this browser/).check();
+      await submitSignIn(page, DEMO, 'header');
+      await signedIn(page);
+      const pageKey = page.locator('#page-jkt');
+      await expect.poll(() => pageKey.textContent()).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      const sessionKey = await page.locator('#session-jkt').textContent();
+      if (dpop === 'required') expect(sessionKey).toBe(await pageKey.textContent());
+      else expect(sessionKey).toMatch(/^not bound/);
+      await page.getByRole('button', { name: /Call/ }).click();
+      await expect.poll(() => page.locator('#me-status').textContent()).toMatch(/^200 OK/);
+      expect(await page.locator('#me-sent').textContent()).toContain(
+        dpop === 'required' ? 'DPoP proof' : 'Bearer',
+      );
+    }, 30_000);
+  }
 });
