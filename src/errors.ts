@@ -41,7 +41,9 @@ export type DpopErrorCode =
   | 'dpop_proof_invalid'
   | 'dpop_replayed'
   | 'dpop_key_mismatch'
-  | 'dpop_nonce_required';
+  | 'dpop_nonce_required'
+  /** A DPoP-bound access token presented as `Bearer` (or without the DPoP scheme). */
+  | 'dpop_bound_token';
 
 export type ClaimsCode = 'claim_invalid' | 'token_expired' | 'token_not_yet_valid';
 

@@ -8,10 +8,12 @@
  *   → verify with the engine (strict or stateless)
  *   → sliding expiration: a renewed access token goes into the response patch.
  */
-import { ConfigurationError, SessionError, TokenFormatError } from '../errors.js';
+import { ConfigurationError, DpopError, SessionError, TokenFormatError } from '../errors.js';
 import type { Sessions } from '../session/engine.js';
+import type { DpopRequest } from '../session/operations/dpop-binding.js';
 import type { AccessClaims, RefreshClaims } from '../session/types.js';
 import { csrfForCookieRequest, needsCsrf } from './csrf.js';
+import { findDpopAccessToken, nonceHeader } from './dpop.js';
 import { NO_STORE } from './errors.js';
 import { type FoundToken, findAccessToken, findRefreshToken } from './extract.js';
 import type { HttpConfig } from './options.js';
@@ -44,6 +46,9 @@ export function checkAuthorizeOptions(options: AuthorizeOptions): void {
   if (options.mode !== undefined && options.mode !== 'strict' && options.mode !== 'stateless') {
     throw new ConfigurationError("mode must be 'strict' or 'stateless'");
   }
+  if (options.dpop !== undefined && options.dpop !== 'required') {
+    throw new ConfigurationError("dpop (authorize option) must be 'required' or absent");
+  }
 }
 
 export async function authorize(
@@ -65,7 +70,10 @@ export async function authorize(
       patch: emptyPatch(),
     };
   }
-  const found = findAccessToken(request, config, transport);
+  let found: FoundToken;
+  let dpop: DpopRequest | undefined;
+  if (config.dpop === null) found = findAccessToken(request, config, transport);
+  else ({ found, dpop } = findDpopAccessToken(request, config, config.dpop, transport));
   if (kind === 'refresh_by_access') {
     return {
       session: await authorizeRefreshByAccess(sessions, config, request, found, options),
@@ -78,7 +86,11 @@ export async function authorize(
     ...(mode !== undefined && { mode }),
     ...(options.claims !== undefined && { claims: options.claims }),
     ...(csrf !== undefined && { csrf }),
+    ...(dpop !== undefined && { dpop }),
   });
+  if (options.dpop === 'required' && verified.claims.cnf === undefined) {
+    throw new DpopError('dpop_proof_missing', 'presence', 'this route needs a DPoP-bound access token');
+  }
   const session: JwtSession = {
     kind,
     transport: found.transport,
@@ -88,13 +100,16 @@ export async function authorize(
     namespace: verified.namespace,
   };
   const patch = emptyPatch();
+  if (dpop !== undefined && config.dpop!.nonces !== null)
+    Object.assign(patch.headers, nonceHeader(request, config));
   if (verified.renewedAccess !== undefined) {
     session.renewedAccess = verified.renewedAccess;
     Object.assign(patch.headers, NO_STORE);
     if (found.transport === 'header') {
       const { token } = verified.renewedAccess;
+      const scheme = verified.claims.cnf === undefined ? 'Bearer' : 'DPoP';
       patch.headers[config.slidingHeader] =
-        config.slidingHeader === 'authorization' ? `Bearer ${token}` : token;
+        config.slidingHeader === 'authorization' ? `${scheme} ${token}` : token;
       patch.headers['access-control-expose-headers'] = config.slidingHeaderName;
     } else {
       patch.cookies.push(

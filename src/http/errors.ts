@@ -11,7 +11,14 @@
  * new one) routes its framework's errors through them.
  */
 import type { Duplex } from 'node:stream';
-import { JwtSessionsError, RequestError, type RequestErrorCode, StoreUnavailableError } from '../errors.js';
+import {
+  DpopError,
+  JwtSessionsError,
+  RequestError,
+  type RequestErrorCode,
+  StoreUnavailableError,
+} from '../errors.js';
+import { dpopChallenge } from './dpop.js';
 import type { HttpConfig } from './options.js';
 import type { HttpRequest, HttpResponse } from './types.js';
 
@@ -128,7 +135,8 @@ export function errorResponse(error: unknown, config: HttpConfig, request?: Http
   if (isAnsweredError(answered)) {
     const headers: Record<string, string> = {};
     let message = answered.message;
-    if (answered.status === 401) headers['www-authenticate'] = wwwAuthenticate(answered, config.realm);
+    if (answered instanceof DpopError) Object.assign(headers, dpopChallenge(answered, config));
+    else if (answered.status === 401) headers['www-authenticate'] = wwwAuthenticate(answered, config.realm);
     if (answered instanceof StoreUnavailableError) {
       headers['retry-after'] = '1';
       message = STORE_PUBLIC_MESSAGES[answered.code] ?? 'session store unavailable';

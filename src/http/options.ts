@@ -6,6 +6,7 @@ import { ConfigurationError, JwtSessionsError } from '../errors.js';
 import type { VerifyMode } from '../session/types.js';
 import { isHttpToken } from './bearer.js';
 import { type CookieAttributes, type SameSite, validateCookieConfig } from './cookies.js';
+import { type DpopConfig, type DpopHttpOptions, resolveDpopConfig } from './dpop.js';
 import { type OriginCheck, type OriginCheckOptions, resolveOriginCheck } from './origin.js';
 import type { HttpRequest } from './types.js';
 
@@ -66,6 +67,8 @@ export interface HttpOptions {
    * pass the engine's clock when you give the engine one (tests).
    */
   clock?: () => number;
+  /** DPoP (RFC 9449) sender-constrained sessions. Default `{ mode: 'off' }`. */
+  dpop?: DpopHttpOptions;
 }
 
 export interface CookieConfig {
@@ -94,6 +97,8 @@ export interface HttpConfig {
   realm: string | undefined;
   onError: (error: unknown, request: HttpRequest | undefined) => void;
   clock: () => number;
+  /** Null when DPoP is off. */
+  dpop: DpopConfig | null;
 }
 
 function headerName(option: string, value: string | undefined, fallback: string): string {
@@ -181,5 +186,6 @@ export function resolveHttpConfig(options: HttpOptions = {}): HttpConfig {
     realm: options.realm,
     onError: options.onError ?? defaultOnError,
     clock: options.clock ?? Date.now,
+    dpop: resolveDpopConfig(options.dpop),
   };
 }

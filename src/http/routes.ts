@@ -27,6 +27,7 @@ import { isTokenChars, parseTokenHeader } from './bearer.js';
 import { readJsonBody } from './body.js';
 import { type CorsOptions, createCors } from './cors.js';
 import { csrfForCookieRequest, needsCsrf } from './csrf.js';
+import { findDpopAccessToken, loginDpop, nonceHeader, sessionDpop } from './dpop.js';
 import { jsonResponse } from './errors.js';
 import { findAccessToken, findRefreshToken, readTokenCookie } from './extract.js';
 import type { SessionHttp } from './session-http.js';
@@ -134,6 +135,7 @@ function isoSession(info: SessionInfo, currentId: string) {
     expires_at: info.expiresAt.toISOString(),
     ip: info.ip,
     user_agent: info.userAgent,
+    jkt: info.jkt,
     current: info.id === currentId,
   };
 }
@@ -171,11 +173,22 @@ export function createSessionRoutes(http: SessionHttp, options: SessionRoutesOpt
     throw new ConfigurationError('defaultTransport must be one of transports');
   const exposed = ['Authorization'];
   if (config.slidingHeader !== 'authorization') exposed.push(config.slidingHeaderName);
-  const cors = options.cors ? createCors(options.cors, exposed) : null;
+  // DPoP clients send the proof header and read the nonce and the challenge.
+  if (config.dpop !== null) exposed.push('DPoP-Nonce', 'WWW-Authenticate');
+  const corsOptions =
+    options.cors && config.dpop !== null
+      ? { ...options.cors, allowHeaders: [...(options.cors.allowHeaders ?? []), 'DPoP'] }
+      : options.cors;
+  const cors = corsOptions ? createCors(corsOptions, exposed) : null;
   const device = (request: HttpRequest) => ({
     ip: request.ip ? request.ip.slice(0, 100) : null,
     userAgent: request.header('user-agent') ?? null,
   });
+
+  const dpopOption = (request: HttpRequest) => {
+    const dpop = sessionDpop(request, config);
+    return dpop === undefined ? {} : { dpop };
+  };
 
   const login = async (request: HttpRequest): Promise<HttpResponse> => {
     const body = await readJsonBody(request, config.maxBodyBytes);
@@ -187,6 +200,7 @@ export function createSessionRoutes(http: SessionHttp, options: SessionRoutesOpt
     }
     if (!transports.has(transport))
       throw new RequestError('bad_request', `transport "${transport}" is not enabled`);
+    const dpop = loginDpop(request, config);
     const result = await options.authenticate({ login, password, body, request });
     if (result === null || result === undefined) {
       throw new SessionError('invalid_credentials', 'invalid login or password');
@@ -203,6 +217,7 @@ export function createSessionRoutes(http: SessionHttp, options: SessionRoutesOpt
         ...(result.refreshTtl !== undefined && { refreshTtl: result.refreshTtl }),
         ...(options.refreshByAccess && { refreshByAccess: true }),
         device: device(request),
+        ...(dpop !== undefined && { dpop }),
       });
     } catch (error) {
       // What authenticate returned is the application's doing, not the client's: a 500 it gets
@@ -248,7 +263,8 @@ export function createSessionRoutes(http: SessionHttp, options: SessionRoutesOpt
     if (token !== undefined) {
       if (token.length > config.maxTokenBytes)
         throw new TokenFormatError('token_too_large', 'token is too large');
-      return http.tokenResponse(await sessions.refresh(token, { device: device(request) }), 'header');
+      const pair = await sessions.refresh(token, { device: device(request), ...dpopOption(request) });
+      return http.tokenResponse(pair, 'header');
     }
     // 3. The refresh cookie, with the CSRF token.
     const cookieToken = readTokenCookie(request, config, config.refreshCookie);
@@ -257,13 +273,18 @@ export function createSessionRoutes(http: SessionHttp, options: SessionRoutesOpt
         token: cookieToken,
         transport: 'cookie',
       });
-      const pair = await sessions.refresh(session.token, { device: device(request) });
+      const pair = await sessions.refresh(session.token, { device: device(request), ...dpopOption(request) });
       return http.tokenResponse(pair, 'cookie');
     }
     // 4. Refresh by access token, when enabled.
     if (options.refreshByAccess) {
       const { session } = await http.authorize(request, { kind: 'refresh_by_access', transport: 'any' });
-      const pair = await sessions.refreshByAccess(session.token, { device: device(request) });
+      const dpop =
+        config.dpop === null ? undefined : findDpopAccessToken(request, config, config.dpop, 'any').dpop;
+      const pair = await sessions.refreshByAccess(session.token, {
+        device: device(request),
+        ...(dpop !== undefined && { dpop }),
+      });
       return http.tokenResponse(pair, session.transport);
     }
     throw new TokenFormatError('token_missing', 'refresh token missing');
@@ -391,6 +412,7 @@ export function createSessionRoutes(http: SessionHttp, options: SessionRoutesOpt
         claims: null,
         access_expires_at: null,
         refresh_expires_at: new Date(refresh.claims.exp * 1000).toISOString(),
+        jkt: (await sessions.getSession(refresh.sessionId))?.jkt ?? null,
         csrf: await sessions.csrfToken(refresh.sessionId),
       });
     }
@@ -404,6 +426,7 @@ export function createSessionRoutes(http: SessionHttp, options: SessionRoutesOpt
         claims: session.claims,
         access_expires_at: access.toISOString(),
         refresh_expires_at: info.expiresAt.toISOString(),
+        jkt: info.jkt,
         csrf: await sessions.csrfToken(session.sessionId),
       }),
       authorized,
@@ -421,8 +444,12 @@ export function createSessionRoutes(http: SessionHttp, options: SessionRoutesOpt
   ];
 
   const finish = (request: HttpRequest, response: HttpResponse): HttpResponse => {
-    if (cors === null) return response;
-    return { ...response, headers: { ...response.headers, ...cors.headers(request) } };
+    const nonce = response.headers['dpop-nonce'] === undefined ? nonceHeader(request, config) : undefined;
+    if (cors === null && nonce === undefined) return response;
+    return {
+      ...response,
+      headers: { ...response.headers, ...nonce, ...(cors === null ? {} : cors.headers(request)) },
+    };
   };
 
   const routes: RouteDefinition[] = table.map(([method, path, handler]) => ({

@@ -17,6 +17,7 @@ import type { HttpResponse, TokenTransport } from './types.js';
 /** The JSON body of a login or refresh response (SPEC §5); cookie transport leaves the tokens out. */
 export function tokenBody(pair: TokenPair, transport: TokenTransport): Record<string, string> {
   const times = {
+    token_type: pair.jkt === undefined ? 'Bearer' : 'DPoP',
     csrf: pair.csrf,
     access_expires_at: pair.accessExpiresAt.toISOString(),
     refresh_expires_at: pair.refreshExpiresAt.toISOString(),
@@ -70,7 +71,7 @@ export function tokenResponse(pair: TokenPair, transport: TokenTransport, config
   }
   return {
     status: 200,
-    headers: { ...NO_STORE, authorization: `Bearer ${pair.access}` },
+    headers: { ...NO_STORE, authorization: `${pair.jkt === undefined ? 'Bearer' : 'DPoP'} ${pair.access}` },
     cookies: [],
     body: tokenBody(pair, 'header'),
   };

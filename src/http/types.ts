@@ -21,6 +21,11 @@ export interface HttpRequest {
   /** Client address as the framework reports it (honouring its proxy settings), if known. */
   readonly ip?: string | null | undefined;
   /**
+   * The scheme the client used, for a DPoP proof's `htu` when no `dpop.origin` is configured and
+   * `url` is a path. Default `http`.
+   */
+  readonly protocol?: 'http' | 'https' | undefined;
+  /**
    * Reads the body, refusing more than `limit` bytes with `payload_too_large`. Resolves null when
    * the request has no body. Only the JSON routes call it.
    */
@@ -65,6 +70,11 @@ export interface AuthorizeOptions {
   mode?: VerifyMode;
   /** Extra exact claim expectations (jwt_sessions `token_claims`). */
   claims?: Record<string, unknown>;
+  /**
+   * Access tokens only: `required` accepts only a DPoP-bound token with its proof on this route
+   * (an unbound token is `dpop_proof_missing`). Bound tokens always need their proof.
+   */
+  dpop?: 'required';
 }
 
 /** The authorized session, as `req.jwtSession` / `request.jwtSession` / `c.get('jwtSession')`. */

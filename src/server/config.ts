@@ -42,6 +42,12 @@ export interface ServerConfig {
   logLevel: string | false;
   /** Directory holding the built SPA (index.html, styles.css, *.js). Default: next to the server. */
   spaDir?: string;
+  /** DPoP sender-constrained sessions (`DPOP`). Default `off`. */
+  dpop: 'off' | 'optional' | 'required';
+  /** The origin clients see (`PUBLIC_ORIGIN`), for DPoP proofs' `htu` behind proxies. */
+  publicOrigin?: string;
+  /** Server DPoP nonces (`DPOP_NONCE=on`). Default off. */
+  dpopNonce: boolean;
 }
 
 /** The longest lifetime the engine accepts (ten years), in seconds. */
@@ -139,6 +145,25 @@ export function configFromEnv(env: Env = process.env): ServerConfig {
     throw new ServerConfigError(`COOKIE_SECURE must be true or false; got ${JSON.stringify(secureRaw)}`);
   }
 
+  const dpop = (present(env, 'DPOP') ?? 'off').toLowerCase();
+  if (dpop !== 'off' && dpop !== 'optional' && dpop !== 'required') {
+    throw new ServerConfigError(`DPOP must be off, optional or required; got ${JSON.stringify(dpop)}`);
+  }
+  const nonceRaw = (present(env, 'DPOP_NONCE') ?? 'off').toLowerCase();
+  if (!['on', 'off', 'true', 'false', '1', '0'].includes(nonceRaw)) {
+    throw new ServerConfigError(`DPOP_NONCE must be on or off; got ${JSON.stringify(nonceRaw)}`);
+  }
+  const dpopNonce = nonceRaw === 'on' || nonceRaw === 'true' || nonceRaw === '1';
+  if (dpopNonce && dpop === 'off') {
+    throw new ServerConfigError('DPOP_NONCE=on needs DPOP=optional or DPOP=required');
+  }
+  const publicOrigin = present(env, 'PUBLIC_ORIGIN');
+  if (publicOrigin !== undefined && !/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?\/?$/.test(publicOrigin)) {
+    throw new ServerConfigError(
+      `PUBLIC_ORIGIN must be an origin such as https://app.example.com (scheme, host, optional port; no path); got ${JSON.stringify(publicOrigin)}`,
+    );
+  }
+
   const config: ServerConfig = {
     host: present(env, 'HOST') ?? '127.0.0.1',
     port: integer(env, 'PORT', 3000, 0, 65535),
@@ -149,7 +174,10 @@ export function configFromEnv(env: Env = process.env): ServerConfig {
     reuseGrace: integer(env, 'REUSE_GRACE', 10, 0, 3600),
     cookieSecure: secureRaw === 'true' || secureRaw === '1',
     logLevel: logRaw,
+    dpop,
+    dpopNonce,
   };
+  if (publicOrigin !== undefined) config.publicOrigin = publicOrigin.replace(/\/$/, '');
   if (config.accessTtl > config.refreshTtl) {
     throw new ServerConfigError(
       `ACCESS_TTL (${config.accessTtl}) must not exceed REFRESH_TTL (${config.refreshTtl}): an access token would outlive its session`,
@@ -180,5 +208,7 @@ export function describeConfig(config: ServerConfig): string {
   if (config.idleTimeout !== undefined) parts.push(`idle ${config.idleTimeout}s`);
   if (config.absoluteTimeout !== undefined) parts.push(`absolute ${config.absoluteTimeout}s`);
   if (config.maxSessions !== undefined) parts.push(`max ${config.maxSessions} sessions per user`);
+  if (config.dpop !== 'off') parts.push(`DPoP ${config.dpop}${config.dpopNonce ? ' with nonces' : ''}`);
+  if (config.publicOrigin !== undefined) parts.push(`public origin ${config.publicOrigin}`);
   return parts.join(', ');
 }

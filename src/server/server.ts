@@ -11,6 +11,7 @@
  * Anything else is a JSON 404; bodies over 16 KiB get 413, invalid JSON 400, all as
  * `{ error, code }`.
  */
+import { randomBytes } from 'node:crypto';
 import Fastify, { type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 import {
   fastifyClientErrorHandler,
@@ -21,7 +22,7 @@ import {
   sendFastifyResponse,
 } from '../adapters/fastify.js';
 import { errorResponse, frameworkRequestError } from '../http/errors.js';
-import { resolveHttpConfig } from '../http/options.js';
+import { type HttpOptions, resolveHttpConfig } from '../http/options.js';
 import {
   ConfigurationError,
   createSessions,
@@ -216,7 +217,13 @@ export async function startServer(
     if (error instanceof JwtSessionsError) logStoreError(error);
     else app.log.error({ err: error }, 'unexpected error');
   };
-  const httpConfig = resolveHttpConfig({ onError: httpOnError });
+  const dpop: HttpOptions['dpop'] = {
+    mode: config.dpop,
+    // One secret for the plugin and the error handler: their nonces must agree.
+    nonce: config.dpopNonce && { secret: randomBytes(32) },
+    ...(config.publicOrigin !== undefined && { origin: config.publicOrigin }),
+  };
+  const httpConfig = resolveHttpConfig({ onError: httpOnError, dpop });
   app.setErrorHandler((error, request, reply) => {
     const refusal = frameworkRequestError(error);
     // Fastify's body limit is the server's: name it.
@@ -233,6 +240,7 @@ export async function startServer(
   await app.register(jwtSessions, {
     sessions,
     onError: httpOnError,
+    dpop,
     accessCookie: { secure: config.cookieSecure, sameSite: 'Lax' },
     // The refresh cookie only travels to the auth routes, never with ordinary API calls.
     refreshCookie: { secure: config.cookieSecure, sameSite: 'Strict', path: '/auth' },

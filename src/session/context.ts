@@ -109,7 +109,7 @@ export class EngineContext {
     if (access.length > max || refresh.length > max) {
       throw new InvalidPayloadError(`payload too large: tokens must fit in ${max} bytes`);
     }
-    return {
+    const pair: TokenPair = {
       access,
       refresh,
       csrf: maskCsrfSecret(state.c),
@@ -117,6 +117,8 @@ export class EngineContext {
       refreshExpiresAt: new Date(state.ge * 1000),
       sessionId,
     };
+    if (state.k !== undefined) pair.jkt = state.k;
+    return pair;
   }
 
   signAccess(sessionId: string, state: SessionState): string {
@@ -126,6 +128,7 @@ export class EngineContext {
       jti: state.a,
       iat: state.ai,
       exp: state.ae,
+      ...(state.k !== undefined && { cnf: { jkt: state.k } }),
     });
   }
 

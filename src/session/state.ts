@@ -51,6 +51,8 @@ export interface SessionState {
   rf: number;
   ip: string | null;
   ua: string | null;
+  /** DPoP binding: the RFC 7638 thumbprint of the key the session is bound to. Absent when unbound. */
+  k?: string;
 }
 
 export function encodeState(state: SessionState): string {

@@ -1,6 +1,9 @@
 import type { JwtSessionsError } from '../errors.js';
 import type { Store } from '../stores/store.js';
 import type { JwtClaims, KeyRing, KeyRingOptions } from '../tokens/index.js';
+import type { DpopRequest } from './operations/dpop-binding.js';
+
+export type { DpopRequest } from './operations/dpop-binding.js';
 
 /** A JSON object a user puts in a token. Reserved claim names are refused, never overwritten. */
 export type Payload = Record<string, unknown>;
@@ -13,6 +16,8 @@ export interface AccessClaims extends JwtClaims {
   jti: string;
   iat: number;
   exp: number;
+  /** DPoP-bound sessions only: the thumbprint of the key every request must prove (RFC 9449 §6). */
+  cnf?: { jkt: string };
 }
 
 export interface RefreshClaims extends JwtClaims {
@@ -44,6 +49,8 @@ export interface LoginOptions<P extends Payload, R extends Payload> {
   /** Allows `refreshByAccess` for this session (jwt_sessions `refresh_by_access_allowed`). */
   refreshByAccess?: boolean;
   device?: DeviceInfo;
+  /** A DPoP proof of the login request: when it carries one, the session is bound to its key. */
+  dpop?: DpopRequest;
 }
 
 /** What login and refresh return (jwt_sessions `{access, refresh, csrf, ...}`). */
@@ -55,6 +62,8 @@ export interface TokenPair {
   accessExpiresAt: Date;
   refreshExpiresAt: Date;
   sessionId: string;
+  /** The thumbprint the session is DPoP-bound to (`token_type: "DPoP"`); absent when unbound. */
+  jkt?: string;
 }
 
 /** Called when a refresh happens while the session's access token is still valid (jwt_sessions hijack block). */
@@ -71,6 +80,8 @@ export interface RefreshOptions<P extends Payload> {
   /** Overrides the engine-wide hook for this call; throw to refuse the refresh. */
   onEarlyRefresh?: EarlyRefreshHook;
   device?: DeviceInfo;
+  /** The request's DPoP proof: a bound session's refresh needs one by its key. */
+  dpop?: DpopRequest;
 }
 
 export type VerifyMode = 'strict' | 'stateless';
@@ -85,6 +96,8 @@ export interface VerifyAccessOptions {
    * an unsafe method). `null`/'' means "required but absent" and fails with `csrf_invalid`.
    */
   csrf?: string | null;
+  /** The request's DPoP proof: a bound token (`cnf.jkt`) is accepted only with one by its key. */
+  dpop?: DpopRequest;
 }
 
 export interface VerifiedAccess<P extends Payload> {
@@ -139,6 +152,8 @@ export interface SessionInfo {
   expiresAt: Date;
   ip: string | null;
   userAgent: string | null;
+  /** The DPoP thumbprint the session is bound to, or null. */
+  jkt: string | null;
 }
 
 export type SessionEvent =

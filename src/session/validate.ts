@@ -3,7 +3,7 @@ import { InvalidPayloadError } from '../errors.js';
 import type { DeviceInfo, Payload } from './types.js';
 
 /** Claim names the library sets itself; a user payload carrying one is refused, never overwritten. */
-export const RESERVED_CLAIMS = new Set(['iss', 'aud', 'exp', 'nbf', 'iat', 'jti', 'sid', 'ns', 'typ']);
+export const RESERVED_CLAIMS = new Set(['iss', 'aud', 'exp', 'nbf', 'iat', 'jti', 'sid', 'ns', 'typ', 'cnf']);
 /** Keys that could reach a prototype if someone merged claims carelessly downstream. */
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 const MAX_NAMESPACE_LENGTH = 256;

@@ -104,9 +104,10 @@ const HEADER_BODY_KEYS = [
   'refresh_expires_at',
   'refresh_token',
   'session_id',
+  'token_type',
 ];
 /** Cookie transport: the same body without the tokens, which travel only in HttpOnly cookies. */
-const COOKIE_BODY_KEYS = ['access_expires_at', 'csrf', 'refresh_expires_at', 'session_id'];
+const COOKIE_BODY_KEYS = ['access_expires_at', 'csrf', 'refresh_expires_at', 'session_id', 'token_type'];
 
 /** A header-transport token reply: the exact body fields, the access token echoed as Bearer, no-store. */
 function expectHeaderTokens(reply: Reply): void {
@@ -480,7 +481,9 @@ export function defineScenarios(adapter: string, start: StartApp): void {
         const reply = await call('GET', '/auth/session', { headers: { cookie: login.cookie } });
         expect(reply.status).toBe(200);
         expect(reply.headers.get('cache-control')).toBe('no-store');
-        expect(Object.keys(reply.body).sort()).toEqual([...COOKIE_BODY_KEYS, 'claims'].sort());
+        expect(Object.keys(reply.body).sort()).toEqual(
+          [...COOKIE_BODY_KEYS.filter((key) => key !== 'token_type'), 'claims', 'jkt'].sort(),
+        );
         expect(reply.body).toMatchObject({ session_id: login.sessionId, claims: { sid: login.sessionId } });
         expect(reply.body.access_expires_at).toMatch(ISO);
         expect(reply.body.csrf).not.toBe(login.csrf);
@@ -818,6 +821,7 @@ export function defineScenarios(adapter: string, start: StartApp): void {
             'expires_at',
             'id',
             'ip',
+            'jkt',
             'last_used_at',
             'user_agent',
           ]);

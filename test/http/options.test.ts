@@ -92,6 +92,7 @@ describe('token responses', () => {
         access_expires_at: '2030-01-01T00:01:00.000Z',
         refresh_expires_at: '2030-01-01T01:00:00.000Z',
         session_id: 'sid-1',
+        token_type: 'Bearer',
       },
     });
   });

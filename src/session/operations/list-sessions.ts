@@ -110,7 +110,7 @@ function decodeCursor(cursor: unknown): Position {
 
 function toSessionInfo(record: StoredSession): SessionInfo {
   // Listing shows an unreadable record without its device details rather than failing the list.
-  let state: Pick<SessionState, 'ip' | 'ua'>;
+  let state: Pick<SessionState, 'ip' | 'ua' | 'k'>;
   try {
     state = decodeState(record.data);
   } catch {
@@ -124,5 +124,6 @@ function toSessionInfo(record: StoredSession): SessionInfo {
     expiresAt: new Date(record.expiresAt),
     ip: state.ip,
     userAgent: state.ua,
+    jkt: state.k ?? null,
   };
 }

@@ -6,6 +6,7 @@ import { encodeState, type SessionState } from '../state.js';
 import type { LoginOptions, Payload, TokenPair } from '../types.js';
 import { checkDevice, checkNamespace, checkPayload, checkSessionTtl, isPlainObject } from '../validate.js';
 import { enforceSessionCap } from './cap.js';
+import { loginBinding } from './dpop-binding.js';
 
 /** Starts a session: access + refresh + CSRF token (jwt_sessions `Session#login`). */
 export async function login<P extends Payload, R extends Payload>(
@@ -23,6 +24,8 @@ export async function login<P extends Payload, R extends Payload>(
     throw new InvalidPayloadError('refreshByAccess must be a boolean');
   }
 
+  // The proof is checked (and spent) before anything is stored: a refused one creates nothing.
+  const jkt = options.dpop === undefined ? undefined : await loginBinding(ctx, options.dpop);
   const now = ctx.clock();
   const nowSec = Math.floor(now / 1000);
   const absoluteDeadline = ctx.config.absoluteTimeoutMs === null ? null : now + ctx.config.absoluteTimeoutMs;
@@ -49,6 +52,7 @@ export async function login<P extends Payload, R extends Payload>(
     ip: device.ip,
     ua: device.ua,
   };
+  if (jkt !== undefined) state.k = jkt;
   const id = randomId();
   // Sign before storing: a payload too large to verify later is refused with nothing stored.
   const pair = ctx.pair(id, namespace, state);

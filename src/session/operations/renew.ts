@@ -18,6 +18,7 @@ import type {
   TokenPair,
 } from '../types.js';
 import { checkDevice, checkPayload, isPlainObject, type StoredDevice } from '../validate.js';
+import { requireBoundProof } from './dpop-binding.js';
 
 /** Compare-and-swap retries before a refresh gives up under extreme contention. */
 const MAX_CAS_ATTEMPTS = 8;
@@ -34,7 +35,7 @@ export async function refresh<P extends Payload>(
   options: RefreshOptions<P>,
 ): Promise<TokenPair> {
   const claims = ctx.verify(refreshToken, 'rt+jwt', false).payload as RefreshClaims;
-  return renew(ctx, claims.sid, 'refresh', claims.jti, options);
+  return renew(ctx, claims.sid, 'refresh', claims.jti, options, undefined);
 }
 
 /**
@@ -48,7 +49,7 @@ export async function refreshByAccess<P extends Payload>(
   options: RefreshOptions<P>,
 ): Promise<TokenPair> {
   const claims = ctx.verify(accessToken, 'at+jwt', true).payload as AccessClaims;
-  return renew(ctx, claims.sid, 'access', claims.jti, options);
+  return renew(ctx, claims.sid, 'access', claims.jti, options, accessToken);
 }
 
 async function renew<P extends Payload>(
@@ -57,6 +58,8 @@ async function renew<P extends Payload>(
   presentedKind: 'refresh' | 'access',
   presentedId: string,
   options: RefreshOptions<P>,
+  /** The presented access token (refresh by access): a bound session's proof must hash it (`ath`). */
+  accessToken: string | undefined,
 ): Promise<TokenPair> {
   if (!isPlainObject(options)) throw new InvalidPayloadError('refresh options must be an object');
   const newPayload = options.payload === undefined ? undefined : checkPayload('payload', options.payload);
@@ -69,6 +72,10 @@ async function renew<P extends Payload>(
     const record = await ctx.require(sessionId, now);
     const state = decodeState(record.data);
     const byAccess = presentedKind === 'access';
+    // A bound session: the proof is checked (and spent) once, before anything, reuse detection
+    // included, can change the store: a stolen refresh token without the key changes nothing.
+    if (state.k !== undefined && attempt === 0)
+      await requireBoundProof(ctx, state.k, options.dpop, accessToken);
 
     if (!byAccess && presentedId !== state.g) {
       if (presentedId === state.pg && now < state.pgu) return replay(ctx, record, state, false);

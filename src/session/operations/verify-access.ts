@@ -6,6 +6,7 @@ import { randomId } from '../ids.js';
 import { decodeState, type SessionState } from '../state.js';
 import type { AccessClaims, Payload, VerifiedAccess, VerifyAccessOptions } from '../types.js';
 import { isPlainObject } from '../validate.js';
+import { accessTokenJkt, requireBoundProof } from './dpop-binding.js';
 
 /**
  * Verifies an access token. Strict (default): also the session is live and this is its current
@@ -25,6 +26,8 @@ export async function verifyAccess<P extends Payload>(
   }
   const verified = ctx.verify(accessToken, 'at+jwt', false, options.claims);
   const claims = verified.payload as AccessClaims & P;
+  if (claims.cnf !== undefined)
+    await requireBoundProof(ctx, accessTokenJkt(claims)!, options.dpop, accessToken);
   const now = ctx.clock();
   const slideDue = isSlideDue(ctx, claims, now);
   if (mode === 'stateless' && options.csrf === undefined && !slideDue) {
