@@ -90,8 +90,7 @@ async function setup(transport: Transport, dpop: 'off' | 'required'): Promise<Se
     logLevel: false,
     spaDir: import.meta.dirname,
     accessTtl: 60,
-    // The server's DPOP setting (the server half of the contract; see DPOP-CONTRACT.md).
-    ...({ dpop } as object),
+    dpop,
   });
   cleanups.push(() => srv.close());
   const proxy = new CountingProxy(new URL(srv.url), script);
@@ -250,7 +249,7 @@ describeBrowser('DPoP browser client in Chromium', () => {
     const thumbprint = await thumbprintOf(tab1);
     await tab1.evaluate((a) => t.client.login({ login: a.email, password: a.password }), DEMO);
     expect(await state(tab1)).toMatchObject({ status: 'signed-in', jkt: thumbprint });
-    expect(await tab1.evaluate(() => Promise.all([t.call(), t.call('POST')]))).toEqual([200, 200]);
+    expect(await tab1.evaluate(() => Promise.all([t.call(), t.call()]))).toEqual([200, 200]);
     // A reload resumes (GET /auth/session with a proof) and refreshes with the same key.
     await tab1.reload();
     await tab1.waitForFunction(() => 't' in window);
@@ -274,6 +273,9 @@ describeBrowser('DPoP browser client in Chromium', () => {
       code: 'dpop_key_mismatch',
     });
     expect(await tab1.evaluate(() => t.call())).toBe(200);
+    // An unsafe request (CSRF token and a proof): signing out works.
+    expect(await tab1.evaluate(() => t.client.logout())).toBe(1);
+    expect(await state(tab1)).toEqual({ status: 'signed-out', reason: 'logout' });
   }, 30_000);
 
   for (const dpop of ['required', 'off'] as const) {
@@ -282,7 +284,7 @@ describeBrowser('DPoP browser client in Chromium', () => {
         port: 0,
         logLevel: false,
         spaDir: await buildSpa(),
-        ...({ dpop } as object),
+        dpop,
       });
       cleanups.push(() => srv.close());
       const ctx = await browser.newContext();
