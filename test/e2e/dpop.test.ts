@@ -83,14 +83,15 @@ interface Setup {
   tab(): Promise<Page>;
 }
 
-/** The reference server (DPOP mode `dpop`), the counting proxy, a browser context. */
-async function setup(transport: Transport, dpop: 'off' | 'required'): Promise<Setup> {
+/** The reference server (DPOP mode `dpop`, DPOP_NONCE), the counting proxy, a browser context. */
+async function setup(transport: Transport, dpop: 'off' | 'required', dpopNonce = false): Promise<Setup> {
   const srv = await startServer({
     port: 0,
     logLevel: false,
     spaDir: import.meta.dirname,
     accessTtl: 60,
     dpop,
+    dpopNonce,
   });
   cleanups.push(() => srv.close());
   const proxy = new CountingProxy(new URL(srv.url), script);
@@ -276,6 +277,26 @@ describeBrowser('DPoP browser client in Chromium', () => {
     // An unsafe request (CSRF token and a proof): signing out works.
     expect(await tab1.evaluate(() => t.client.logout())).toBe(1);
     expect(await state(tab1)).toEqual({ status: 'signed-out', reason: 'logout' });
+  }, 30_000);
+
+  it('header, DPOP=required with DPOP_NONCE=on: the first proof is retried once with the server nonce; tabs and refreshes keep working', async () => {
+    const s = await setup('header', 'required', true);
+    const tab1 = await s.tab();
+    const logins = recordRequests(tab1, '/auth/login');
+    await tab1.evaluate((a) => t.client.login({ login: a.email, password: a.password }), DEMO);
+    expect(await state(tab1)).toMatchObject({ status: 'signed-in', jkt: await thumbprintOf(tab1) });
+    expect(s.proxy.count('POST', '/auth/login')).toBe(2);
+    expect(logins[1]!.dpop).not.toBe(logins[0]!.dpop);
+    // A new tab has no nonce yet: its first request is refused once for it and retried once.
+    const tab2 = await s.tab();
+    const before = s.proxy.count('GET', '/api/me');
+    expect(await tab2.evaluate(() => t.call())).toBe(200);
+    expect(s.proxy.count('GET', '/api/me') - before).toBe(2);
+    expect(await tab2.evaluate(() => t.client.refresh())).toMatchObject({ status: 'signed-in' });
+    expect(await Promise.all([tab1.evaluate(() => t.call()), tab2.evaluate(() => t.call())])).toEqual([
+      200, 200,
+    ]);
+    expect(s.proxy.count('POST', '/auth/refresh')).toBe(1);
   }, 30_000);
 
   for (const dpop of ['required', 'off'] as const) {
