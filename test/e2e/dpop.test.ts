@@ -7,32 +7,15 @@
  * server's `htu` origin is the page's.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { build } from 'esbuild';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import type { BrowserContext, Page } from 'playwright-core';
+import { expect, it } from 'vitest';
 import type { SessionClient } from '../../src/client/index.js';
 import { type RunningServer, startServer } from '../../src/server/server.js';
 import { createDpopProof } from '../../src/tokens/dpop-proof.js';
-import { describeWithService, serviceAvailable } from '../support/services.js';
+import { pageHarness } from './page-harness.js';
 import { CountingProxy } from './proxy.js';
-import {
-  buildSpa,
-  CHROMIUM,
-  DEMO,
-  launchBrowser,
-  openSpa,
-  signedIn,
-  submitSignIn,
-  type Transport,
-} from './support.js';
-
-const chromiumAvailable = await serviceAvailable('Chromium (browser tests)', async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(`${CHROMIUM} not found (apt-get install chromium, or set CHROMIUM_PATH)`);
-});
-const describeBrowser = describeWithService(chromiumAvailable);
+import { buildSpa, DEMO, openSpa, signedIn, submitSignIn, type Transport } from './support.js';
 
 interface TabApi {
   client: SessionClient;
@@ -42,39 +25,9 @@ interface TabApi {
 }
 declare const t: TabApi;
 
-let browser: Browser;
-let script: string;
-let cleanups: Array<() => Promise<unknown>> = [];
-let pageErrors: string[] = [];
-
-beforeAll(async () => {
-  if (!chromiumAvailable) return;
-  const [bundle, launched] = await Promise.all([
-    build({
-      entryPoints: [join(import.meta.dirname, 'dpop-page.ts')],
-      bundle: true,
-      format: 'esm',
-      target: 'es2020',
-      write: false,
-      logLevel: 'silent',
-    }),
-    launchBrowser(),
-  ]);
-  script = bundle.outputFiles[0]!.text;
-  browser = launched;
-});
-
-afterEach(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-  cleanups = [];
-  const errors = pageErrors;
-  pageErrors = [];
-  expect(errors).toEqual([]);
-});
-
-afterAll(async () => {
-  await browser?.close();
-});
+// browser and script are set in beforeAll: read them through `harness`.
+const harness = await pageHarness(join(import.meta.dirname, 'dpop-page.ts'));
+const { describeBrowser, cleanups, pageErrors } = harness;
 
 interface Setup {
   srv: RunningServer;
@@ -94,10 +47,10 @@ async function setup(transport: Transport, dpop: 'off' | 'required', dpopNonce =
     dpopNonce,
   });
   cleanups.push(() => srv.close());
-  const proxy = new CountingProxy(new URL(srv.url), script);
+  const proxy = new CountingProxy(new URL(srv.url), harness.script);
   await proxy.start();
   cleanups.push(() => proxy.stop());
-  const ctx = await browser.newContext();
+  const ctx = await harness.browser.newContext();
   cleanups.push(() => ctx.close());
   return {
     srv,
@@ -159,7 +112,7 @@ describeBrowser('DPoP browser client in Chromium', () => {
     expect(raced[0]).not.toBe(thumbprint);
     expect(await tab1.evaluate(() => t.storedKeys())).toHaveLength(2);
     // Another browser profile (context) has its own key.
-    const other = await browser.newContext();
+    const other = await harness.browser.newContext();
     cleanups.push(() => other.close());
     const stranger = await other.newPage();
     await stranger.goto(`${s.proxy.url}/client.html?transport=header`);
@@ -308,7 +261,7 @@ describeBrowser('DPoP browser client in Chromium', () => {
         dpop,
       });
       cleanups.push(() => srv.close());
-      const ctx = await browser.newContext();
+      const ctx = await harness.browser.newContext();
       cleanups.push(() => ctx.close());
       const page = await ctx.newPage();
       page.on('pageerror', (error) => pageErrors.push(error.message));

@@ -1,0 +1,63 @@
+/**
+ * The lifecycle shared by the browser tests whose pages run a test script (client.test.ts,
+ * dpop.test.ts): Chromium checked for (a counted skip, or a failure under CI), the page script
+ * bundled by esbuild once per file, one browser per file, each test's cleanups run in reverse, and
+ * no uncaught page error allowed.
+ */
+import { existsSync } from 'node:fs';
+import { build } from 'esbuild';
+import type { Browser } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { describeWithService, serviceAvailable } from '../support/services.js';
+import { CHROMIUM, launchBrowser } from './support.js';
+
+export interface PageHarness {
+  readonly browser: Browser;
+  /** The bundled page script (served by the counting proxy as /client.js). */
+  readonly script: string;
+  /** Run after the current test, last added first. */
+  readonly cleanups: Array<() => Promise<unknown>>;
+  /** Uncaught errors of every page of the current test (the test fails if any). */
+  readonly pageErrors: string[];
+  /** `describe` when Chromium is there. */
+  readonly describeBrowser: ReturnType<typeof describeWithService>;
+}
+
+/** Registers the hooks of a browser test file whose pages run `entry` (a path to a .ts file). */
+export async function pageHarness(entry: string): Promise<PageHarness> {
+  const available = await serviceAvailable('Chromium (browser tests)', async () => {
+    if (!existsSync(CHROMIUM))
+      throw new Error(`${CHROMIUM} not found (apt-get install chromium, or set CHROMIUM_PATH)`);
+  });
+  const harness = {
+    browser: undefined as unknown as Browser,
+    script: '',
+    cleanups: [] as Array<() => Promise<unknown>>,
+    pageErrors: [] as string[],
+    describeBrowser: describeWithService(available),
+  };
+  beforeAll(async () => {
+    if (!available) return;
+    const [bundle, launched] = await Promise.all([
+      build({
+        entryPoints: [entry],
+        bundle: true,
+        format: 'esm',
+        target: 'es2020',
+        write: false,
+        logLevel: 'silent',
+      }),
+      launchBrowser(),
+    ]);
+    harness.script = bundle.outputFiles[0]!.text;
+    harness.browser = launched;
+  });
+  afterEach(async () => {
+    for (const cleanup of harness.cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+    expect(harness.pageErrors.splice(0)).toEqual([]);
+  });
+  afterAll(async () => {
+    await harness.browser?.close();
+  });
+  return harness;
+}
