@@ -6,12 +6,10 @@
  * would revoke the session, so a race shows as a failure.
  */
 import { join } from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { expect, it } from 'vitest';
 import type { SessionEvent, SessionState } from '../../src/client/index.js';
-import { type RunningServer, startServer } from '../../src/server/server.js';
-import { pageHarness } from './page-harness.js';
-import { CountingProxy } from './proxy.js';
+import { pageHarness, type Setup } from './page-harness.js';
 import { DEMO, type Transport } from './support.js';
 
 type Via = 'fetch' | 'axios';
@@ -32,49 +30,21 @@ declare const t: TabApi;
 
 // browser and script are set in beforeAll: read them through `harness`.
 const harness = await pageHarness(join(import.meta.dirname, 'client-page.ts'));
-const { describeBrowser, cleanups, pageErrors } = harness;
-
-interface Setup {
-  srv: RunningServer;
-  proxy: CountingProxy;
-  ctx: BrowserContext;
-  /** Opens a tab on the client page and waits until its client is ready. */
-  tab(options?: { wait?: boolean; ctx?: BrowserContext }): Promise<Page>;
-}
+const { describeBrowser, cleanups } = harness;
 
 async function setup(
   transport: Transport,
   via: Via,
   options: { reuseGrace?: number; accessTtl?: number; slidingRenewAfter?: number; auto?: boolean } = {},
 ): Promise<Setup> {
-  const srv = await startServer({
-    port: 0,
-    logLevel: false,
-    spaDir: import.meta.dirname,
-    accessTtl: options.accessTtl ?? 60,
-    reuseGrace: options.reuseGrace ?? 10,
-    ...(options.slidingRenewAfter !== undefined && { slidingRenewAfter: options.slidingRenewAfter }),
-  });
-  cleanups.push(() => srv.close());
-  const proxy = new CountingProxy(new URL(srv.url), harness.script);
-  await proxy.start();
-  cleanups.push(() => proxy.stop());
-  const ctx = await harness.browser.newContext();
-  cleanups.push(() => ctx.close());
-  const query = `transport=${transport}&via=${via}${options.auto ? '' : '&auto=0'}`;
-  return {
-    srv,
-    proxy,
-    ctx,
-    async tab({ wait = true, ctx: inContext = ctx } = {}) {
-      const page = await inContext.newPage();
-      page.on('pageerror', (error) => pageErrors.push(error.message));
-      await page.goto(`${proxy.url}/client.html?${query}`);
-      await page.waitForFunction(() => 't' in window);
-      if (wait) await page.evaluate(() => t.client.ready);
-      return page;
+  return harness.start(
+    {
+      accessTtl: options.accessTtl ?? 60,
+      reuseGrace: options.reuseGrace ?? 10,
+      ...(options.slidingRenewAfter !== undefined && { slidingRenewAfter: options.slidingRenewAfter }),
     },
-  };
+    `transport=${transport}&via=${via}${options.auto ? '' : '&auto=0'}`,
+  );
 }
 
 const state = (page: Page) => page.evaluate(() => t.client.state);

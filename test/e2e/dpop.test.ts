@@ -8,13 +8,12 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { expect, it } from 'vitest';
 import type { SessionClient } from '../../src/client/index.js';
-import { type RunningServer, startServer } from '../../src/server/server.js';
+import { startServer } from '../../src/server/server.js';
 import { createDpopProof } from '../../src/tokens/dpop-proof.js';
-import { pageHarness } from './page-harness.js';
-import { CountingProxy } from './proxy.js';
+import { pageHarness, type Setup } from './page-harness.js';
 import { buildSpa, DEMO, openSpa, signedIn, submitSignIn, type Transport } from './support.js';
 
 interface TabApi {
@@ -29,42 +28,9 @@ declare const t: TabApi;
 const harness = await pageHarness(join(import.meta.dirname, 'dpop-page.ts'));
 const { describeBrowser, cleanups, pageErrors } = harness;
 
-interface Setup {
-  srv: RunningServer;
-  proxy: CountingProxy;
-  ctx: BrowserContext;
-  tab(): Promise<Page>;
-}
-
 /** The reference server (DPOP mode `dpop`, DPOP_NONCE), the counting proxy, a browser context. */
-async function setup(transport: Transport, dpop: 'off' | 'required', dpopNonce = false): Promise<Setup> {
-  const srv = await startServer({
-    port: 0,
-    logLevel: false,
-    spaDir: import.meta.dirname,
-    accessTtl: 60,
-    dpop,
-    dpopNonce,
-  });
-  cleanups.push(() => srv.close());
-  const proxy = new CountingProxy(new URL(srv.url), harness.script);
-  await proxy.start();
-  cleanups.push(() => proxy.stop());
-  const ctx = await harness.browser.newContext();
-  cleanups.push(() => ctx.close());
-  return {
-    srv,
-    proxy,
-    ctx,
-    async tab() {
-      const page = await ctx.newPage();
-      page.on('pageerror', (error) => pageErrors.push(error.message));
-      await page.goto(`${proxy.url}/client.html?transport=${transport}`);
-      await page.waitForFunction(() => 't' in window);
-      await page.evaluate(() => t.client.ready);
-      return page;
-    },
-  };
+function setup(transport: Transport, dpop: 'off' | 'required', dpopNonce = false): Promise<Setup> {
+  return harness.start({ accessTtl: 60, dpop, dpopNonce }, `transport=${transport}`);
 }
 
 const thumbprintOf = (page: Page) => page.evaluate(() => t.client.dpopThumbprint());

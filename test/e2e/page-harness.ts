@@ -1,14 +1,16 @@
 /**
  * The lifecycle shared by the browser tests whose pages run a test script (client.test.ts,
  * dpop.test.ts): Chromium checked for (a counted skip, or a failure under CI), the page script
- * bundled by esbuild once per file, one browser per file, each test's cleanups run in reverse, and
- * no uncaught page error allowed.
+ * bundled by esbuild once per file, one browser per file, each test's cleanups run in reverse, no
+ * uncaught page error allowed; `start`: the reference server behind the counting proxy (proxy.ts).
  */
 import { existsSync } from 'node:fs';
 import { build } from 'esbuild';
-import type { Browser } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { type RunningServer, startServer } from '../../src/server/server.js';
 import { describeWithService, serviceAvailable } from '../support/services.js';
+import { CountingProxy } from './proxy.js';
 import { CHROMIUM, launchBrowser } from './support.js';
 
 export interface PageHarness {
@@ -21,7 +23,20 @@ export interface PageHarness {
   readonly pageErrors: string[];
   /** `describe` when Chromium is there. */
   readonly describeBrowser: ReturnType<typeof describeWithService>;
+  /** The reference server with `config`, the counting proxy in front, a browser context. */
+  start(config: Parameters<typeof startServer>[0], query: string): Promise<Setup>;
 }
+
+export interface Setup {
+  srv: RunningServer;
+  proxy: CountingProxy;
+  ctx: BrowserContext;
+  /** Opens a tab on the page (`/client.html?<query>`) and waits until its client is ready. */
+  tab(options?: { wait?: boolean; ctx?: BrowserContext }): Promise<Page>;
+}
+
+/** The page script's `window.t`, as far as the harness needs it. */
+declare const t: { client: { ready: Promise<unknown> } };
 
 /** Registers the hooks of a browser test file whose pages run `entry` (a path to a .ts file). */
 export async function pageHarness(entry: string): Promise<PageHarness> {
@@ -35,6 +50,28 @@ export async function pageHarness(entry: string): Promise<PageHarness> {
     cleanups: [] as Array<() => Promise<unknown>>,
     pageErrors: [] as string[],
     describeBrowser: describeWithService(available),
+    async start(config: Parameters<typeof startServer>[0], query: string): Promise<Setup> {
+      const srv = await startServer({ port: 0, logLevel: false, spaDir: import.meta.dirname, ...config });
+      harness.cleanups.push(() => srv.close());
+      const proxy = new CountingProxy(new URL(srv.url), harness.script);
+      await proxy.start();
+      harness.cleanups.push(() => proxy.stop());
+      const ctx = await harness.browser.newContext();
+      harness.cleanups.push(() => ctx.close());
+      return {
+        srv,
+        proxy,
+        ctx,
+        async tab({ wait = true, ctx: inContext = ctx } = {}) {
+          const page = await inContext.newPage();
+          page.on('pageerror', (error) => harness.pageErrors.push(error.message));
+          await page.goto(`${proxy.url}/client.html?${query}`);
+          await page.waitForFunction(() => 't' in window);
+          if (wait) await page.evaluate(() => t.client.ready);
+          return page;
+        },
+      };
+    },
   };
   beforeAll(async () => {
     if (!available) return;
