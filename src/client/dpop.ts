@@ -87,7 +87,8 @@ export async function dpopKey(name: string): Promise<DpopKey> {
       const target = new URL(url, globalThis.location?.href);
       const claims = {
         jti: base64url(crypto.getRandomValues(new Uint8Array(16))),
-        htm: method.toUpperCase(),
+        // The method as fetch sends it: it upper-cases these six only (a 'patch' goes out as is).
+        htm: /^(delete|get|head|options|post|put)$/i.test(method) ? method.toUpperCase() : method,
         htu: target.origin + target.pathname,
         iat: Math.floor(Date.now() / 1000),
         ...(accessToken && { ath: await sha256(accessToken) }),
