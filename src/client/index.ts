@@ -100,9 +100,9 @@ export interface SessionClient {
   /** A drop-in `fetch` that authorizes the request (and refreshes once on an expired token). */
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
   subscribe(listener: (state: SessionState) => void): () => void;
-  /** The two halves of `fetch`, for other HTTP clients (jwt-sessions/client/axios uses them). */
   /** DPoP: the thumbprint (`jkt`) of this browser's key; null without `dpop: true`. */
   dpopThumbprint(): Promise<string | null>;
+  /** The two halves of `fetch`, for other HTTP clients (jwt-sessions/client/axios uses them). */
   readonly interceptors: {
     /**
      * Waits for a refresh in flight, adds the credentials via `set`; resolves a ticket. `url`: the
@@ -314,6 +314,8 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
       claims: body.claims ?? (previous?.sessionId === body.session_id ? previous.claims : null),
       accessExpiresAt: Date.parse(body.access_expires_at ?? '') || 0,
       refreshExpiresAt: Date.parse(body.refresh_expires_at),
+      // The binding as the server states it (`jkt`, or `token_type` naming this key); a body that
+      // says neither (a refresh through an older server) keeps the session's binding.
       jkt:
         typeof body.jkt === 'string'
           ? body.jkt

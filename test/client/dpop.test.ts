@@ -77,22 +77,28 @@ describe('DPoP in the browser client', () => {
     });
 
     // Query and fragment are not part of htu; the method is.
-    for (const method of ['GET', 'POST', 'DELETE']) {
+    // fetch upper-cases the six standard methods only: htm must be the method as sent.
+    for (const [method, htm] of [
+      ['GET', 'GET'],
+      ['post', 'POST'],
+      ['DELETE', 'DELETE'],
+      ['patch', 'patch'],
+    ]) {
       const response = await client.fetch(`http://${host}/api/me?page=2#top`, { method });
       expect(response.status).toBe(200);
       const sent = server.requests.at(-1)!;
       expect(sent.headers.get('authorization')).toBe(`DPoP ${session.access}`);
       expect(server.proofs.at(-1)!.proof).toMatchObject({
-        htm: method,
+        htm,
         htu: `http://${host}/api/me`,
         jkt: thumbprint,
       });
       const payload = claimsOf(sent.headers);
       expect(payload.ath).toBe(accessTokenHash(session.access));
     }
-    // Every proof is fresh: four requests, four verified proofs, four jtis.
-    expect(server.proofs).toHaveLength(4);
-    expect(new Set(server.proofs.map((p) => p.proof.jti)).size).toBe(4);
+    // Every proof is fresh: five requests, five verified proofs, five jtis.
+    expect(server.proofs).toHaveLength(5);
+    expect(new Set(server.proofs.map((p) => p.proof.jti)).size).toBe(5);
     expect(server.dpopRefusals).toEqual([]);
   });
 
