@@ -298,9 +298,11 @@ async function dpopProofTable(
       { label: `${alg} proof: raw node:crypto verify`, fn: raw },
       { label: `${alg} proof: verifyDpopProof`, fn: () => verifyDpopProof(proof, options) },
     ];
+    // Many short alternating rounds (as the verify head-to-head): a load burst on the shared
+    // machine spoils few pairs, and the median of the paired ratios ignores them.
     const m = await compare(
       cases,
-      ctx.quick ? { rounds: 15, roundMs: 40, warmupMs: 100 } : { rounds: 31, roundMs: 100, warmupMs: 200 },
+      ctx.quick ? { rounds: 31, roundMs: 25, warmupMs: 100 } : { rounds: 61, roundMs: 60, warmupMs: 200 },
     );
     const rawM = m[cases[0]!.label]!;
     const ours = m[cases[1]!.label]!;
@@ -309,8 +311,8 @@ async function dpopProofTable(
     const ratio = pairedRatio(ours, rawM);
     rows.push([alg, 'verifyDpopProof', ours.opsPerSec, `±${ours.spreadPct.toFixed(0)}%`, formatRatio(ratio)]);
     checks.push({
-      name: `${alg} DPoP proof verify >= 0.7x one raw signature verify`,
-      pass: ratio >= 0.7,
+      name: `${alg} DPoP proof verify >= 0.8x one raw signature verify`,
+      pass: ratio >= 0.8,
       detail: `${formatRatio(ratio)} (${Math.round(ours.opsPerSec)} vs ${Math.round(rawM.opsPerSec)} ops/s, ${proof.length} B proof)`,
     });
   }

@@ -13,7 +13,7 @@ import type { Sessions } from '../session/engine.js';
 import type { DpopRequest } from '../session/operations/dpop-binding.js';
 import type { AccessClaims, RefreshClaims } from '../session/types.js';
 import { csrfForCookieRequest, needsCsrf } from './csrf.js';
-import { findDpopAccessToken, nonceHeader } from './dpop.js';
+import { findDpopAccessToken, nonceHeader, sessionDpop } from './dpop.js';
 import { NO_STORE } from './errors.js';
 import { type FoundToken, findAccessToken, findRefreshToken } from './extract.js';
 import type { HttpConfig } from './options.js';
@@ -142,11 +142,15 @@ export async function authorizeRefresh(
   found: FoundToken,
 ): Promise<JwtSession> {
   const csrf = needsCsrf(request, found.transport) ? csrfForCookieRequest(request, config) : undefined;
+  const dpop = sessionDpop(request, config);
+  const dpopOption = dpop === undefined ? {} : { dpop };
   let verified: Awaited<ReturnType<Sessions['verifyRefresh']>>;
   try {
-    verified = await sessions.verifyRefresh(found.token);
+    verified = await sessions.verifyRefresh(found.token, dpopOption);
   } catch (error) {
-    if (error instanceof SessionError && error.code === 'refresh_reused') await sessions.refresh(found.token);
+    if (error instanceof SessionError && error.code === 'refresh_reused') {
+      await sessions.refresh(found.token, dpopOption);
+    }
     throw error;
   }
   if (csrf !== undefined) await sessions.verifyCsrf(verified.sessionId, csrf);

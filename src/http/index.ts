@@ -38,6 +38,17 @@ export {
 } from './cors.js';
 export { csrfForCookieRequest, isUnsafeMethod, needsCsrf } from './csrf.js';
 export {
+  type DpopConfig,
+  type DpopHttpOptions,
+  type DpopMode,
+  type DpopNonceOptions,
+  dpopChallenge,
+  findDpopAccessToken,
+  loginDpop,
+  requestHtu,
+  resolveDpopConfig,
+} from './dpop.js';
+export {
   answerClientError,
   type ClientErrorEvent,
   clientErrorListener,

@@ -406,7 +406,7 @@ export function createSessionRoutes(http: SessionHttp, options: SessionRoutesOpt
       } catch {
         throw error; // no refresh token either: the access token's problem is the answer
       }
-      const refresh = await sessions.verifyRefresh(token);
+      const refresh = await sessions.verifyRefresh(token, dpopOption(request));
       return json(200, {
         session_id: refresh.sessionId,
         claims: null,

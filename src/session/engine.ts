@@ -25,6 +25,7 @@ import { csrfToken, verifyCsrf } from './operations/session-csrf.js';
 import { verifyAccess } from './operations/verify-access.js';
 import { verifyRefresh } from './operations/verify-refresh.js';
 import type {
+  DpopRequest,
   ListSessionsOptions,
   LoginOptions,
   LogoutOptions,
@@ -117,8 +118,9 @@ export class Sessions<P extends Payload = Payload, R extends Payload = Payload> 
    */
   verifyRefresh(
     refreshToken: string,
+    options: { dpop?: DpopRequest } = {},
   ): Promise<{ claims: RefreshClaims & R; sessionId: string; namespace: string | null }> {
-    return verifyRefresh<R>(this.#ctx, refreshToken);
+    return verifyRefresh<R>(this.#ctx, refreshToken, options);
   }
 
   /** A freshly masked CSRF token for an existing session (jwt_sessions `masked_csrf`). */

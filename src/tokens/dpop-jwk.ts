@@ -149,8 +149,12 @@ export function proofKey(jwkValue: unknown, alg: string, spec: AlgorithmSpec): P
   }
   const members = publicMembersFor(jwk, spec);
   checkOptionalMembers(jwk, alg);
-  const jkt = jwkThumbprint(members);
-  const cacheKey = `${spec.alg}.${jkt}`;
+  // Keyed by the members themselves (base64url, so '.' cannot occur in them): a hit costs no
+  // thumbprint hash. The members determine the thumbprint, so one key is one entry either way.
+  const cacheKey =
+    members['kty'] === 'RSA'
+      ? `${spec.alg}.${members['n']}.${members['e']}`
+      : `${spec.alg}.${members['crv']}.${members['x']}.${members['y'] ?? ''}`;
   const hit = cache.get(cacheKey);
   if (hit !== undefined) {
     // Most recently used last: Map iteration order is insertion order.
@@ -165,7 +169,7 @@ export function proofKey(jwkValue: unknown, alg: string, spec: AlgorithmSpec): P
     throw new ProofKeyError('jwk is not a valid public key');
   }
   const prepared: ProofKey = Object.freeze({
-    jkt,
+    jkt: jwkThumbprint(members),
     jwk: Object.freeze(members),
     verify: createCompactVerifier(spec.alg, key),
   });

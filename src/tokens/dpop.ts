@@ -124,6 +124,18 @@ function allowedAlgorithm(alg: unknown, allowed: readonly DpopAlgorithm[]): Dpop
   return undefined;
 }
 
+/** Request and proof URLs repeat (one API, few routes): their normal forms are memoised, bounded. */
+const htuMemo = new Map<string, string | undefined>();
+const HTU_MEMO_SIZE = 512;
+
+function normalizedHtu(value: string): string | undefined {
+  if (htuMemo.has(value)) return htuMemo.get(value);
+  const normalized = normalizeHtu(value);
+  if (htuMemo.size >= HTU_MEMO_SIZE) htuMemo.clear();
+  htuMemo.set(value, normalized);
+  return normalized;
+}
+
 function checkAllowlist(allowed: readonly DpopAlgorithm[]): void {
   if (allowed === DEFAULT_DPOP_ALGORITHMS) return;
   if (!Array.isArray(allowed) || allowed.length === 0) {
@@ -228,7 +240,7 @@ export function verifyDpopProof(proof: unknown, options: DpopVerifyOptions): Ver
   if (typeof options.method !== 'string' || options.method.length === 0) {
     throw new InvalidPayloadError('DPoP verify: method must be a non-empty string');
   }
-  const requestUrl = typeof options.url === 'string' ? normalizeHtu(options.url) : undefined;
+  const requestUrl = typeof options.url === 'string' ? normalizedHtu(options.url) : undefined;
   if (requestUrl === undefined)
     throw new InvalidPayloadError('DPoP verify: url must be an absolute http(s) URL');
   const now = options.now ?? Date.now() / 1000;
@@ -274,7 +286,7 @@ export function verifyDpopProof(proof: unknown, options: DpopVerifyOptions): Ver
   if (typeof htm !== 'string' || htm !== options.method) {
     invalid('htm', 'DPoP proof htm does not match the request method');
   }
-  const proofUrl = typeof htu === 'string' ? normalizeHtu(htu) : undefined;
+  const proofUrl = typeof htu === 'string' && htu.length <= 4096 ? normalizedHtu(htu) : undefined;
   if (proofUrl === undefined) invalid('htu', 'DPoP proof htu must be an absolute http(s) URL');
   if (proofUrl !== requestUrl) invalid('htu', 'DPoP proof htu does not match the request URL');
   if (typeof iat !== 'number' || !Number.isFinite(iat)) invalid('iat', 'DPoP proof iat must be a number');

@@ -19,6 +19,7 @@ import {
   type RunningApp,
   type StartApp,
 } from '../adapters/harness.js';
+import { NEXT_BUILD_TIMEOUT_MS } from '../adapters/next-server.js';
 
 const PUBLIC_ORIGIN = 'https://app.example';
 const DEMO = { login: 'demo@example.com', password: 'correct horse battery staple' };
@@ -28,6 +29,7 @@ const KEY_B = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
 interface Reply {
   status: number;
   headers: Headers;
+  // biome-ignore lint/suspicious/noExplicitAny: JSON bodies are inspected field by field.
   body: Record<string, any>;
 }
 
@@ -108,7 +110,7 @@ for (const [name, start] of ADAPTERS) {
     const state = harness({ mode: 'optional', origin: PUBLIC_ORIGIN });
     beforeAll(async () => {
       state.app = await start(state.fixture!);
-    }, 120_000);
+    }, NEXT_BUILD_TIMEOUT_MS);
     const { call, proof } = client(state, () => PUBLIC_ORIGIN);
 
     async function boundLogin(transport: 'header' | 'cookie' = 'header') {
@@ -272,7 +274,7 @@ for (const [name, start] of ADAPTERS) {
     const state = harness({ mode: 'required', nonce: true });
     beforeAll(async () => {
       state.app = await start(state.fixture!);
-    }, 120_000);
+    }, NEXT_BUILD_TIMEOUT_MS);
     const { call, proof } = client(state, () => state.app!.url);
 
     it('a login without a proof is refused (dpop_proof_missing); nothing is stored', async () => {

@@ -86,6 +86,19 @@ export async function requireBoundProof(
   dpop: DpopRequest | undefined,
   accessToken: string | undefined,
 ): Promise<void> {
+  await markUsed(ctx, checkBoundProof(ctx, jkt, dpop, accessToken));
+}
+
+/**
+ * The checks of {@link requireBoundProof} without recording the proof: for verifying a refresh
+ * token without using it (the refresh that follows records the same proof).
+ */
+export function checkBoundProof(
+  ctx: EngineContext,
+  jkt: string,
+  dpop: DpopRequest | undefined,
+  accessToken: string | undefined,
+): VerifiedDpopProof {
   if (accessToken !== undefined && dpop?.via === 'bearer') {
     throw new DpopError(
       'dpop_bound_token',
@@ -100,8 +113,7 @@ export async function requireBoundProof(
       'this session is DPoP-bound: a DPoP proof is required',
     );
   }
-  const proof = verify(ctx, dpop, jkt, dpop.via === 'cookie' ? undefined : accessToken);
-  await markUsed(ctx, proof);
+  return verify(ctx, dpop, jkt, dpop.via === 'cookie' ? undefined : accessToken);
 }
 
 /** The `jkt` an access token is bound to (its `cnf.jkt`), or undefined for an unbound token. */

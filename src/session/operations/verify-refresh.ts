@@ -1,7 +1,8 @@
 import { SessionError } from '../../errors.js';
 import type { EngineContext } from '../context.js';
 import { decodeState } from '../state.js';
-import type { Payload, RefreshClaims } from '../types.js';
+import type { DpopRequest, Payload, RefreshClaims } from '../types.js';
+import { checkBoundProof } from './dpop-binding.js';
 
 /**
  * Verifies a refresh token without using it (jwt_sessions `authorize_refresh_request!`): the
@@ -10,6 +11,7 @@ import type { Payload, RefreshClaims } from '../types.js';
 export async function verifyRefresh<R extends Payload>(
   ctx: EngineContext,
   refreshToken: string,
+  options: { dpop?: DpopRequest } = {},
 ): Promise<{ claims: RefreshClaims & R; sessionId: string; namespace: string | null }> {
   const claims = ctx.verify(refreshToken, 'rt+jwt', false).payload as RefreshClaims & R;
   const now = ctx.clock();
@@ -18,5 +20,7 @@ export async function verifyRefresh<R extends Payload>(
   if (claims.jti !== state.g && !(claims.jti === state.pg && now < state.pgu)) {
     throw new SessionError('refresh_reused', 'refresh token was rotated out');
   }
+  // A bound session: the request must prove the key (checked, not recorded: nothing is used here).
+  if (state.k !== undefined) checkBoundProof(ctx, state.k, options.dpop, undefined);
   return { claims, sessionId: record.id, namespace: record.namespace };
 }
