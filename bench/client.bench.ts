@@ -2,7 +2,7 @@
  * The browser client's size and speed.
  *
  * Size: `jwt-sessions/client` and `jwt-sessions/client/axios` bundled by esbuild as an application
- * would (ES module, minified, axios left external), then gzip -9. Budgets (checks): core <= 4 KB,
+ * would (ES module, minified, axios left external), then gzip -9. Budgets (checks): core <= 4.5 KB,
  * axios add-on <= 1 KB.
  *
  * Speed: what `client.fetch` adds to a request (header mode, signed in), two ways, each interleaved
@@ -22,7 +22,9 @@ import { createSessionClient } from '../src/client/index.js';
 import { type Check, compare, defineBenchmark, pairedRatio } from './lib/harness.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-const BUDGETS = { core: 4096, axios: 1024 };
+// The core was 4 KB until DPoP (`dpop: true`, SPEC §9) added about 1 KB; it cannot be left out of the
+// core without a different API or a lazily loaded chunk in the login path.
+const BUDGETS = { core: 4608, axios: 1024 };
 
 async function gzippedSize(entry: string): Promise<{ minified: number; gzipped: number }> {
   const result = await build({
@@ -43,7 +45,8 @@ const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('bas
 
 export default defineBenchmark({
   name: 'client',
-  description: 'browser client: bundle size (esbuild, minified + gzip) and the cost client.fetch adds',
+  description:
+    'browser client: bundle size (esbuild, minified + gzip), the cost client.fetch and a DPoP proof add',
   async run(ctx) {
     const core = await gzippedSize('src/client/index.ts');
     const axios = await gzippedSize('src/client/axios.ts');
@@ -78,14 +81,27 @@ export default defineBenchmark({
       transport: 'header',
       fetch: instant,
     });
+    // A DPoP-bound session (the login answers token_type DPoP): every request signs a fresh proof.
+    const boundLogin = JSON.stringify({ ...JSON.parse(login), token_type: 'DPoP' });
+    const bound = createSessionClient({
+      baseUrl: `${base}/bound/auth`,
+      transport: 'header',
+      dpop: true,
+      fetch: async (input) =>
+        new Response(String(input).endsWith('/auth/login') ? boundLogin : '{"ok":true}', {
+          headers: { 'content-type': 'application/json' },
+        }),
+    });
     try {
       await client.login({ login: 'x', password: 'y' });
       await inMemory.login({ login: 'x', password: 'y' });
+      await bound.login({ login: 'x', password: 'y' });
       const url = `${base}/api/me`;
       const own = await compare(
         [
           { label: 'in-memory fetch', async: true, fn: async () => (await instant(url)).text() },
           { label: 'client.fetch', async: true, fn: async () => (await inMemory.fetch(url)).text() },
+          { label: 'client.fetch, DPoP', async: true, fn: async () => (await bound.fetch(url)).text() },
         ],
         ctx.options,
       );
@@ -100,12 +116,14 @@ export default defineBenchmark({
       const bare = own['in-memory fetch']!;
       const overOwn = own['client.fetch']!;
       const ownCost = micros(overOwn.opsPerSec) - micros(bare.opsPerSec);
+      const withProof = own['client.fetch, DPoP']!;
+      const proofCost = micros(withProof.opsPerSec) - micros(overOwn.opsPerSec);
       const plain = m.fetch!;
       const wrapped = m['client.fetch']!;
       const added = micros(wrapped.opsPerSec) - micros(plain.opsPerSec);
       const checks: Check[] = [
         {
-          name: 'core bundle <= 4 KB gzipped',
+          name: 'core bundle <= 4.5 KB gzipped',
           pass: core.gzipped <= BUDGETS.core,
           detail: `${core.gzipped} B`,
         },
@@ -142,6 +160,12 @@ export default defineBenchmark({
               ['in-memory fetch', bare.opsPerSec, micros(bare.opsPerSec).toFixed(2)],
               ['client.fetch over it', overOwn.opsPerSec, micros(overOwn.opsPerSec).toFixed(2)],
               ['added by the client', '', ownCost.toFixed(2)],
+              [
+                'client.fetch, DPoP-bound (a fresh ES256 proof with ath)',
+                withProof.opsPerSec,
+                micros(withProof.opsPerSec).toFixed(2),
+              ],
+              ['added by the DPoP proof', '', proofCost.toFixed(2)],
             ],
           },
           {
@@ -164,11 +188,13 @@ export default defineBenchmark({
           `client.fetch costs about ${ownCost.toFixed(1)} µs of its own per request (a Headers copy, the ticket, ` +
             'the response check); against a loopback server the difference is within the noise of a round trip ' +
             `(${added.toFixed(1)} µs measured here).`,
+          `A DPoP-bound request adds about ${proofCost.toFixed(0)} µs on Node's WebCrypto (one P-256 signature, ` +
+            'one SHA-256 for ath, a random jti, under a load of several engineers); browsers were not measured here.',
         ],
         data: {
           core,
           axios,
-          own: { bare, overOwn, ownCost },
+          own: { bare, overOwn, ownCost, withProof, proofCost },
           fetch: plain,
           clientFetch: wrapped,
           addedMicros: added,
@@ -177,6 +203,7 @@ export default defineBenchmark({
     } finally {
       client.close();
       inMemory.close();
+      bound.close();
       server.close();
       server.closeAllConnections();
     }

@@ -29,9 +29,13 @@ export function attachSessionClient(instance: AxiosInstance, client: SessionClie
   const request = instance.interceptors.request.use(async (config: Marked) => {
     if (client.transport === 'cookie') config.withCredentials = true;
     // On a retry this replaces the previous attempt's token with the current one.
-    config._jwtSessionTicket = await beforeRequest(config.method ?? 'get', (name, value) => {
-      config.headers.set(name, value);
-    });
+    config._jwtSessionTicket = await beforeRequest(
+      config.method ?? 'get',
+      (name, value) => {
+        config.headers.set(name, value);
+      },
+      instance.getUri(config),
+    );
     return config;
   });
 

@@ -12,6 +12,8 @@
  *   refresh that cannot reach the server goes `offline` and retries with backoff.
  */
 
+import { type DpopKey, dpopKey } from './dpop.js';
+
 export type Transport = 'cookie' | 'header';
 
 export interface SessionInfo {
@@ -21,6 +23,8 @@ export interface SessionInfo {
   /** Epoch milliseconds. */
   accessExpiresAt: number;
   refreshExpiresAt: number;
+  /** The RFC 7638 thumbprint of the key the session is bound to (DPoP), null when it is not bound. */
+  jkt: string | null;
 }
 
 export type SessionState =
@@ -50,6 +54,12 @@ export interface SessionClientOptions {
   fetch?: typeof fetch;
   /** Response header carrying a renewed access token (sliding expiration). Default `authorization`. */
   slidingHeader?: string;
+  /**
+   * True: DPoP (SPEC §9). Logins send a proof by this browser's non-extractable key, so the server
+   * binds the session to it; every refresh and every request of a bound session then carries a
+   * fresh proof. Needs WebCrypto (a secure context). See docs/dpop-client.md.
+   */
+  dpop?: boolean;
   onEvent?: (event: SessionEvent) => void;
 }
 
@@ -90,10 +100,15 @@ export interface SessionClient {
   /** A drop-in `fetch` that authorizes the request (and refreshes once on an expired token). */
   fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
   subscribe(listener: (state: SessionState) => void): () => void;
+  /** DPoP: the thumbprint (`jkt`) of this browser's key; null without `dpop: true`. */
+  dpopThumbprint(): Promise<string | null>;
   /** The two halves of `fetch`, for other HTTP clients (jwt-sessions/client/axios uses them). */
   readonly interceptors: {
-    /** Waits for a refresh in flight, adds the credentials via `set`; resolves a ticket. */
-    beforeRequest(method: string, set: (name: string, value: string) => void): Promise<unknown>;
+    /**
+     * Waits for a refresh in flight, adds the credentials via `set`; resolves a ticket. `url`: the
+     * absolute request URL, needed for the DPoP proof of a bound session.
+     */
+    beforeRequest(method: string, set: (name: string, value: string) => void, url?: string): Promise<unknown>;
     /**
      * True when the request should be sent again: a refresh replaced an expired token. `retried`:
      * this response answers such a second attempt (then nothing more is refreshed).
@@ -129,6 +144,8 @@ interface TokenBody {
   access_token?: string;
   refresh_token?: string;
   claims?: Record<string, unknown> | null;
+  token_type?: string;
+  jkt?: string | null;
 }
 
 /** Codes that end the session: no refresh can help. */
@@ -178,6 +195,8 @@ async function errorOf(response: Response): Promise<SessionClientError> {
   );
 }
 
+const NONCE_REQUIRED = 'dpop_nonce_required';
+
 const networkError = (error: unknown) =>
   new SessionClientError('network_error', `the server cannot be reached (${String(error)})`, 0);
 
@@ -191,6 +210,32 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
   const slidingHeader = options.slidingHeader ?? 'authorization';
   const margin = (options.refreshMargin ?? 30) * 1000;
   const scope = `jwt-sessions:${transport}:${new URL(base, globalThis.location?.href ?? 'http://localhost').href}`;
+  // One DPoP key per origin and routes (tabs of both transports share it).
+  const key = options.dpop
+    ? dpopKey(`jwt-sessions:${new URL(base, globalThis.location?.href ?? 'http://localhost').href}`)
+    : null;
+  key?.catch(() => {});
+  /** The key's thumbprint once known: a `token_type: "DPoP"` response names the binding. */
+  let thumbprint: string | null = null;
+  /** The latest `DPoP-Nonce` any response gave. */
+  let nonce: string | undefined;
+  const keepNonce = (value: string | null | undefined) => {
+    if (value) nonce = value;
+  };
+  /** A fresh proof for one request; a typed error when this browser cannot make one. */
+  async function prove(method: string, url: string, token?: string): Promise<string> {
+    try {
+      const k = await (key as Promise<DpopKey>);
+      thumbprint = k.thumbprint;
+      return await k.proof(method, url, token, nonce);
+    } catch (error) {
+      throw new SessionClientError(
+        'dpop_unavailable',
+        `no DPoP proof can be made here (${String(error)})`,
+        0,
+      );
+    }
+  }
   const channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel(scope) : null;
   (channel as { unref?: () => void } | null)?.unref?.();
 
@@ -221,6 +266,7 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
     claims: g.claims,
     accessExpiresAt: g.accessExpiresAt,
     refreshExpiresAt: g.refreshExpiresAt,
+    jkt: g.jkt,
   });
 
   function setState(next: SessionState): void {
@@ -268,6 +314,16 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
       claims: body.claims ?? (previous?.sessionId === body.session_id ? previous.claims : null),
       accessExpiresAt: Date.parse(body.access_expires_at ?? '') || 0,
       refreshExpiresAt: Date.parse(body.refresh_expires_at),
+      // The binding as the server states it (`jkt`, or `token_type` naming this key); a body that
+      // says neither (a refresh through an older server) keeps the session's binding.
+      jkt:
+        typeof body.jkt === 'string'
+          ? body.jkt
+          : body.token_type === 'DPoP'
+            ? thumbprint
+            : body.token_type || body.jkt === null || previous?.sessionId !== body.session_id
+              ? null
+              : previous.jkt,
     };
     if (!cookie) {
       if (!body.access_token || !body.refresh_token)
@@ -280,12 +336,20 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
   }
 
   /** A call to one of the session routes; resolves the JSON body or throws a typed error. */
-  async function call<T>(method: string, path: string, body?: unknown, headers?: HeadersInit): Promise<T> {
+  async function call<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+    retried = false,
+  ): Promise<T> {
     let response: Response;
+    // DPoP: a proof on every session route (the server ignores it where nothing is bound).
+    const proof = key && { dpop: await prove(method, base + path) };
     try {
       response = await send(base + path, {
         method,
-        headers: { accept: 'application/json', 'content-type': 'application/json', ...headers },
+        headers: { accept: 'application/json', 'content-type': 'application/json', ...headers, ...proof },
         ...(body !== undefined && { body: JSON.stringify(body) }),
         ...(cookie && { credentials: 'include' }),
         cache: 'no-store',
@@ -295,7 +359,13 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
     } catch (error) {
       throw networkError(error);
     }
-    if (!response.ok) throw await errorOf(response);
+    keepNonce(response.headers.get('dpop-nonce'));
+    if (!response.ok) {
+      const error = await errorOf(response);
+      // Once, with a fresh proof carrying the nonce the server just gave.
+      if (key && error.code === NONCE_REQUIRED && !retried) return call(method, path, body, headers, true);
+      throw error;
+    }
     try {
       return (await response.json()) as T;
     } catch {
@@ -432,14 +502,24 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
    * Before a request: waits for a refresh in flight (or refreshes a token known to be expired),
    * then adds this transport's credentials through `set`. Resolves a ticket for `afterResponse`.
    */
-  async function beforeRequest(method: string, set: (name: string, value: string) => void): Promise<unknown> {
+  async function beforeRequest(
+    method: string,
+    set: (name: string, value: string) => void,
+    url?: string,
+  ): Promise<unknown> {
     await ready;
     if (refreshing) await refreshing;
     // Known to be expired: refresh first rather than collect a certain 401.
     if (gen !== null && clockAgrees && gen.accessExpiresAt <= Date.now()) await refresh(gen);
     const g = gen;
     if (g !== null) {
-      if (!cookie) set('authorization', `Bearer ${g.access}`);
+      // A bound session: the DPoP scheme and a proof; `ath` only where the page holds the token.
+      const bound = key !== null && g.jkt !== null;
+      if (bound) {
+        if (url === undefined) throw new TypeError('a DPoP-bound request needs its URL');
+        set('dpop', await prove(method, url, g.access));
+      }
+      if (!cookie) set('authorization', `${bound ? 'DPoP' : 'Bearer'} ${g.access}`);
       else if (!SAFE.includes(method.toUpperCase())) set('x-csrf-token', g.csrf);
     }
     return g;
@@ -457,11 +537,14 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
     retried = false,
   ): Promise<boolean> {
     const g = ticket as Generation | null;
+    keepNonce(header('dpop-nonce'));
     if (g === null) return false;
     const renewed = header(slidingHeader);
-    if (!cookie && gen === g && renewed) pickUpRenewal(renewed.replace(/^Bearer\s+/i, ''), g);
+    if (!cookie && gen === g && renewed) pickUpRenewal(renewed.replace(/^(Bearer|DPoP)\s+/i, ''), g);
     if (status !== 401 && status !== 403) return false;
     const c = await code();
+    // The server wants a nonce it just gave: once more with a fresh proof carrying it.
+    if (c === NONCE_REQUIRED) return !retried && key !== null;
     // Cookie mode: another tab rotated the CSRF secret and its message is late: ask the server.
     if (cookie && status === 403 && c === 'csrf_invalid' && !retried) {
       try {
@@ -486,9 +569,14 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
     const attempt = async (): Promise<[Response, unknown]> => {
       const headers = new Headers(request ? request.headers : init?.headers);
       const explicit = headers.has('authorization');
-      const ticket = await beforeRequest(request?.method ?? init?.method ?? 'GET', (name, value) => {
-        if (!(explicit && name === 'authorization')) headers.set(name, value);
-      });
+      const ticket = await beforeRequest(
+        request?.method ?? init?.method ?? 'GET',
+        (name, value) => {
+          // A caller's own Authorization is kept, and no proof is made for our token then.
+          if (!(explicit && (name === 'authorization' || name === 'dpop'))) headers.set(name, value);
+        },
+        request?.url ?? String(input instanceof URL ? input.href : input),
+      );
       const withCredentials = cookie ? { credentials: 'include' as const } : {};
       try {
         const response = request
@@ -579,6 +667,9 @@ export function createSessionClient(options: SessionClientOptions): SessionClien
       return revoked;
     },
     fetch: authorizedFetch,
+    async dpopThumbprint() {
+      return key && (await key).thumbprint;
+    },
     interceptors: { beforeRequest, afterResponse },
     subscribe(listener) {
       listeners.add(listener);

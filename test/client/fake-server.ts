@@ -1,3 +1,6 @@
+import { DpopError } from '../../src/errors.js';
+import { assertProofUnused, type VerifiedDpopProof, verifyDpopProof } from '../../src/tokens/dpop.js';
+
 /**
  * An in-process stand-in for the reference server's session routes, as a `fetch` function: enough
  * of SPEC §5 to drive the client's state machine through every path (rotation with reuse
@@ -15,6 +18,8 @@ export interface FakeSession {
   csrf: string;
   accessExpiresAt: number;
   refreshExpiresAt: number;
+  /** DPoP: the thumbprint of the key the session is bound to, or null. */
+  jkt: string | null;
 }
 
 export interface FakeServerOptions {
@@ -22,6 +27,19 @@ export interface FakeServerOptions {
   accessTtl?: number;
   /** Reuse grace in ms (0: a rotated-out refresh token revokes the session). Default 0. */
   grace?: number;
+  /**
+   * DPoP as the contract says, with the project's own verifier: a login with a proof binds the
+   * session; a bound session needs proofs (same key, `ath` in the header transport); every jti
+   * once. `nonce`: proofs must carry the current `DPoP-Nonce`. Default: DPoP headers ignored.
+   */
+  dpop?: { nonce?: boolean };
+}
+
+/** A verified proof and the request it came with. */
+export interface SeenProof {
+  method: string;
+  path: string;
+  proof: VerifiedDpopProof;
 }
 
 const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
@@ -45,10 +63,25 @@ export class FakeServer {
   /** Resolves a held refresh (see `holdRefresh`). */
   #held: Array<() => void> = [];
   holdRefresh = false;
+  readonly dpop: { nonce?: boolean } | undefined;
+  /** Every proof that passed verification, in order. */
+  readonly proofs: SeenProof[] = [];
+  /** Every DPoP refusal, by code. */
+  readonly dpopRefusals: string[] = [];
+  /** The nonce proofs must carry (when `dpop.nonce`); `rotateNonce` makes it stale. */
+  nonce = `n${++counter}`;
+  /** True: the nonce changes before every check, so the client's is always stale (a misbehaving server). */
+  alwaysNewNonce = false;
+  readonly #usedProofs = new Map<string, number>();
 
   constructor(options: FakeServerOptions = {}) {
     this.accessTtl = options.accessTtl ?? 60_000;
     this.grace = options.grace ?? 0;
+    this.dpop = options.dpop;
+  }
+
+  rotateNonce(): void {
+    this.nonce = `n${++counter}`;
   }
 
   count(method: string, path: string): number {
@@ -83,6 +116,8 @@ export class FakeServer {
       session_id: session.id,
       access_expires_at: new Date(session.accessExpiresAt).toISOString(),
       refresh_expires_at: new Date(session.refreshExpiresAt).toISOString(),
+      token_type: session.jkt === null ? 'Bearer' : 'DPoP',
+      jkt: session.jkt,
     };
   }
 
@@ -107,8 +142,55 @@ export class FakeServer {
     if (this.down) throw new TypeError('fetch failed');
     const body =
       request.method === 'GET' || request.method === 'HEAD' ? {} : await request.json().catch(() => ({}));
-    return this.#route(request, path, body as Record<string, unknown>);
+    const proof = await this.#verifyProof(request, path);
+    if (proof instanceof Response) return proof;
+    const response = await this.#route(request, path, body as Record<string, unknown>, proof);
+    if (proof && this.dpop?.nonce) response.headers.set('dpop-nonce', this.nonce);
+    return response;
   };
+
+  /** The request's DPoP proof verified (a refusal response if it is bad); undefined when absent or ignored. */
+  async #verifyProof(request: Request, path: string): Promise<VerifiedDpopProof | Response | undefined> {
+    const header = request.headers.get('dpop');
+    if (this.dpop === undefined || header === null) return undefined;
+    // Whatever nonce the client holds is stale by now.
+    if (this.alwaysNewNonce) this.rotateNonce();
+    const dpopToken = request.headers.get('authorization')?.match(/^DPoP (.+)$/)?.[1];
+    try {
+      const proof = verifyDpopProof(header, {
+        method: request.method,
+        url: request.url,
+        ...(dpopToken !== undefined && { accessToken: dpopToken }),
+        ...(this.dpop.nonce && { nonce: this.nonce }),
+      });
+      await assertProofUnused(
+        {
+          markProofUsed: async (key, until) =>
+            !this.#usedProofs.has(key) && !!this.#usedProofs.set(key, until),
+        },
+        proof,
+      );
+      this.proofs.push({ method: request.method, path, proof });
+      return proof;
+    } catch (error) {
+      if (!(error instanceof DpopError)) throw error;
+      this.dpopRefusals.push(error.code);
+      if (error.code === 'dpop_nonce_required') {
+        return this.#json(401, { error: error.message, code: error.code }, { 'dpop-nonce': this.nonce });
+      }
+      return this.#error(401, error.code);
+    }
+  }
+
+  /** A bound session's rule: a proof by its key (`ath` was checked when a token came with it). */
+  #binding(session: FakeSession, proof: VerifiedDpopProof | undefined): Response | undefined {
+    if (session.jkt === null) return undefined;
+    const code =
+      proof === undefined ? 'dpop_proof_missing' : proof.jkt !== session.jkt ? 'dpop_key_mismatch' : null;
+    if (code === null) return undefined;
+    this.dpopRefusals.push(code);
+    return this.#error(401, code);
+  }
 
   #json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
     return new Response(JSON.stringify(body), {
@@ -122,8 +204,9 @@ export class FakeServer {
   }
 
   /** The session of the access token (header) or the access cookie; an error response otherwise. */
-  #access(request: Request): FakeSession | Response {
-    const bearer = request.headers.get('authorization')?.replace(/^Bearer /, '');
+  #access(request: Request, proof: VerifiedDpopProof | undefined): FakeSession | Response {
+    const authorization = request.headers.get('authorization');
+    const bearer = authorization?.replace(/^(Bearer|DPoP) /, '');
     const session = bearer
       ? [...this.sessions.values()].find((s) => s.access === bearer)
       : this.cookieSession !== null && request.credentials === 'include'
@@ -135,13 +218,24 @@ export class FakeServer {
       return this.#error(401, this.sessions.has(sid) ? 'access_revoked' : 'session_not_found');
     }
     if (session.accessExpiresAt <= Date.now()) return this.#error(401, 'token_expired');
+    if (session.jkt !== null && bearer !== undefined && !authorization?.startsWith('DPoP ')) {
+      this.dpopRefusals.push('dpop_bound_token');
+      return this.#error(401, 'dpop_bound_token');
+    }
+    const unbound = this.#binding(session, proof);
+    if (unbound) return unbound;
     if (bearer === undefined && !['GET', 'HEAD', 'OPTIONS'].includes(request.method)) {
       if (request.headers.get('x-csrf-token') !== session.csrf) return this.#error(403, 'csrf_invalid');
     }
     return session;
   }
 
-  async #route(request: Request, path: string, body: Record<string, unknown>): Promise<Response> {
+  async #route(
+    request: Request,
+    path: string,
+    body: Record<string, unknown>,
+    proof: VerifiedDpopProof | undefined,
+  ): Promise<Response> {
     const cookie = body.transport === 'cookie';
     switch (`${request.method} ${path}`) {
       case 'POST /auth/login': {
@@ -156,6 +250,7 @@ export class FakeServer {
           csrf: '',
           accessExpiresAt: 0,
           refreshExpiresAt: Date.now() + 3600_000,
+          jkt: proof?.jkt ?? null,
         };
         this.#issue(session);
         this.sessions.set(session.id, session);
@@ -170,6 +265,8 @@ export class FakeServer {
           const session = this.cookieSession === null ? undefined : this.sessions.get(this.cookieSession);
           if (session === undefined) return this.#error(401, 'token_missing');
           if (request.headers.get('x-csrf-token') !== session.csrf) return this.#error(403, 'csrf_invalid');
+          const unbound = this.#binding(session, proof);
+          if (unbound) return unbound;
           this.#issue(session);
           return this.#json(200, this.#body(session, true));
         }
@@ -177,6 +274,8 @@ export class FakeServer {
           (s) => s.refresh === token || s.previousRefresh === token,
         );
         if (session === undefined) return this.#error(401, 'session_not_found');
+        const unbound = this.#binding(session, proof);
+        if (unbound) return unbound;
         if (session.refresh !== token) {
           if (Date.now() < session.graceUntil) return this.#json(200, this.#body(session, false));
           this.sessions.delete(session.id);
@@ -188,7 +287,7 @@ export class FakeServer {
         return this.#json(200, this.#body(session, false));
       }
       case 'GET /auth/session': {
-        const session = this.#access(request);
+        const session = this.#access(request, proof);
         if (session instanceof Response) {
           const byCookie = this.cookieSession !== null ? this.sessions.get(this.cookieSession) : undefined;
           if (byCookie === undefined) return session;
@@ -200,7 +299,7 @@ export class FakeServer {
         });
       }
       case 'POST /auth/logout': {
-        const session = this.#access(request);
+        const session = this.#access(request, proof);
         if (session instanceof Response) return session;
         const ended = body.refresh_token === 'all' ? this.sessions.size : 1;
         if (body.refresh_token === 'all') this.sessions.clear();
@@ -209,22 +308,26 @@ export class FakeServer {
         return this.#json(200, { revoked: ended });
       }
       case 'GET /auth/sessions': {
-        const session = this.#access(request);
+        const session = this.#access(request, proof);
         if (session instanceof Response) return session;
         return this.#json(200, {
-          sessions: [...this.sessions.values()].map((s) => ({ id: s.id, current: s.id === session.id })),
+          sessions: [...this.sessions.values()].map((s) => ({
+            id: s.id,
+            current: s.id === session.id,
+            jkt: s.jkt,
+          })),
         });
       }
       default: {
         if (request.method === 'DELETE' && path.startsWith('/auth/sessions/')) {
-          const session = this.#access(request);
+          const session = this.#access(request, proof);
           if (session instanceof Response) return session;
           const id = decodeURIComponent(path.slice('/auth/sessions/'.length));
           if (!this.sessions.delete(id)) return this.#error(404, 'not_found');
           return this.#json(200, { revoked: 1 });
         }
         if (path.startsWith('/api/')) {
-          const session = this.#access(request);
+          const session = this.#access(request, proof);
           if (session instanceof Response) return session;
           const headers: Record<string, string> = {};
           if (this.slideNext && request.headers.has('authorization')) {

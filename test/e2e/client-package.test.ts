@@ -2,7 +2,8 @@
  * `jwt-sessions/client` as an application gets it: the package packed by npm (its package.json,
  * `exports` and compiled output; compiled here into a temp directory so that the repository's
  * dist/ is never touched by a test), installed into an app's node_modules, imported by subpath,
- * bundled by esbuild for the browser (size budgets: core <= 4 KB, axios add-on <= 1 KB, minified
+ * bundled by esbuild for the browser (size budgets: core <= 4.5 KB (4 KB before DPoP: its
+ * proofs, key store and nonce handling cost about 1 KB), axios add-on <= 1 KB, minified
  * + gzip), type-checked with `moduleResolution: bundler`, and run in Chromium against the
  * reference server.
  */
@@ -82,7 +83,7 @@ async function bundle(source: string, minify: boolean): Promise<Uint8Array> {
 it('the packed subpaths bundle for the browser within the size budgets', async () => {
   const core = await bundle("export { createSessionClient } from 'jwt-sessions/client';", true);
   const axios = await bundle("export { attachSessionClient } from 'jwt-sessions/client/axios';", true);
-  expect(gzipSync(core, { level: 9 }).length).toBeLessThanOrEqual(4096);
+  expect(gzipSync(core, { level: 9 }).length).toBeLessThanOrEqual(4608);
   expect(gzipSync(axios, { level: 9 }).length).toBeLessThanOrEqual(1024);
   // Nothing of Node or of the server side came along.
   const text = new TextDecoder().decode(core);

@@ -5,22 +5,12 @@
  * refresh in flight, or stops the server for a while. With REUSE_GRACE=0 any duplicate refresh
  * would revoke the session, so a race shows as a failure.
  */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { build } from 'esbuild';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { expect, it } from 'vitest';
 import type { SessionEvent, SessionState } from '../../src/client/index.js';
-import { type RunningServer, startServer } from '../../src/server/server.js';
-import { describeWithService, serviceAvailable } from '../support/services.js';
-import { CountingProxy } from './proxy.js';
-import { CHROMIUM, DEMO, launchBrowser, type Transport } from './support.js';
-
-const chromiumAvailable = await serviceAvailable('Chromium (browser tests)', async () => {
-  if (!existsSync(CHROMIUM))
-    throw new Error(`${CHROMIUM} not found (apt-get install chromium, or set CHROMIUM_PATH)`);
-});
-const describeBrowser = describeWithService(chromiumAvailable);
+import { pageHarness, type Setup } from './page-harness.js';
+import { DEMO, type Transport } from './support.js';
 
 type Via = 'fetch' | 'axios';
 
@@ -38,82 +28,23 @@ interface TabApi {
 }
 declare const t: TabApi;
 
-let browser: Browser;
-let script: string;
-let cleanups: Array<() => Promise<unknown>> = [];
-/** Uncaught errors of every page of the current test. */
-let pageErrors: string[] = [];
-
-beforeAll(async () => {
-  if (!chromiumAvailable) return;
-  const [bundle, launched] = await Promise.all([
-    build({
-      entryPoints: [join(import.meta.dirname, 'client-page.ts')],
-      bundle: true,
-      format: 'esm',
-      target: 'es2020',
-      write: false,
-      logLevel: 'silent',
-    }),
-    launchBrowser(),
-  ]);
-  script = bundle.outputFiles[0]!.text;
-  browser = launched;
-});
-
-afterEach(async () => {
-  for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
-  cleanups = [];
-  const errors = pageErrors;
-  pageErrors = [];
-  expect(errors).toEqual([]);
-});
-
-afterAll(async () => {
-  await browser?.close();
-});
-
-interface Setup {
-  srv: RunningServer;
-  proxy: CountingProxy;
-  ctx: BrowserContext;
-  /** Opens a tab on the client page and waits until its client is ready. */
-  tab(options?: { wait?: boolean; ctx?: BrowserContext }): Promise<Page>;
-}
+// browser and script are set in beforeAll: read them through `harness`.
+const harness = await pageHarness(join(import.meta.dirname, 'client-page.ts'));
+const { describeBrowser, cleanups } = harness;
 
 async function setup(
   transport: Transport,
   via: Via,
   options: { reuseGrace?: number; accessTtl?: number; slidingRenewAfter?: number; auto?: boolean } = {},
 ): Promise<Setup> {
-  const srv = await startServer({
-    port: 0,
-    logLevel: false,
-    spaDir: import.meta.dirname,
-    accessTtl: options.accessTtl ?? 60,
-    reuseGrace: options.reuseGrace ?? 10,
-    ...(options.slidingRenewAfter !== undefined && { slidingRenewAfter: options.slidingRenewAfter }),
-  });
-  cleanups.push(() => srv.close());
-  const proxy = new CountingProxy(new URL(srv.url), script);
-  await proxy.start();
-  cleanups.push(() => proxy.stop());
-  const ctx = await browser.newContext();
-  cleanups.push(() => ctx.close());
-  const query = `transport=${transport}&via=${via}${options.auto ? '' : '&auto=0'}`;
-  return {
-    srv,
-    proxy,
-    ctx,
-    async tab({ wait = true, ctx: inContext = ctx } = {}) {
-      const page = await inContext.newPage();
-      page.on('pageerror', (error) => pageErrors.push(error.message));
-      await page.goto(`${proxy.url}/client.html?${query}`);
-      await page.waitForFunction(() => 't' in window);
-      if (wait) await page.evaluate(() => t.client.ready);
-      return page;
+  return harness.start(
+    {
+      accessTtl: options.accessTtl ?? 60,
+      reuseGrace: options.reuseGrace ?? 10,
+      ...(options.slidingRenewAfter !== undefined && { slidingRenewAfter: options.slidingRenewAfter }),
     },
-  };
+    `transport=${transport}&via=${via}${options.auto ? '' : '&auto=0'}`,
+  );
 }
 
 const state = (page: Page) => page.evaluate(() => t.client.state);
@@ -236,7 +167,7 @@ for (const via of ['fetch', 'axios'] as const) {
           const s = await setup(transport, via);
           const tabs = await signedInTabs(s, 3);
           const sid = await sessionIdOf(tabs[0]!);
-          const otherBrowser = await browser.newContext();
+          const otherBrowser = await harness.browser.newContext();
           cleanups.push(() => otherBrowser.close());
           const other = await s.tab({ ctx: otherBrowser });
           await login(other);

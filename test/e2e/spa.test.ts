@@ -136,10 +136,11 @@ describeBrowser('sign in', () => {
     expect(await page.locator('#who').textContent()).toContain(DEMO.email);
     // Really out of sight, not only marked hidden (a CSS display rule once overrode [hidden]).
     expect(await page.locator('#login-view').isVisible()).toBe(false);
-    // No token cookie in header mode, and no token at rest: storage holds the transport choice only.
+    // No token cookie in header mode, and no token at rest: storage holds the sign-in choices only.
     expect((await page.context().cookies()).map((c) => c.name)).not.toContain('jwt_access');
-    const stored = await page.evaluate(() => JSON.stringify({ ...localStorage, ...sessionStorage }));
-    expect(stored).toBe('{"jwt-sessions-demo:transport":"header"}');
+    const stored = await page.evaluate(() => ({ ...localStorage, ...sessionStorage }));
+    // Preferences only (the transport, and whether sessions are bound with DPoP): no token.
+    expect(stored).toEqual({ 'jwt-sessions-demo:transport': 'header', 'jwt-sessions-demo:dpop': '0' });
     await screenshot(page, 'header-mode');
     expect(pageErrors(page)).toEqual([]);
   });

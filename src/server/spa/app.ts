@@ -16,6 +16,8 @@ import {
 import { clockTime, countdown, dateTime, deviceName, relativeTime, spokenDuration } from './format.js';
 
 const TRANSPORT_KEY = 'jwt-sessions-demo:transport';
+/** '1': sessions are bound to this browser's DPoP key (the client must then be a `dpop: true` one). */
+const DPOP_KEY = 'jwt-sessions-demo:dpop';
 const SESSIONS_POLL_MS = 5000;
 
 function $(id: string): HTMLElement {
@@ -28,21 +30,29 @@ function $input(id: string): HTMLInputElement {
   return $(id) as HTMLInputElement;
 }
 
-/** The transport this browser last signed in with (not a secret: just a preference). */
-function storedTransport(): Transport {
+/** A preference of this browser (not a secret), null when unset or storage is disabled. */
+function stored(key: string): string | null {
   try {
-    return localStorage.getItem(TRANSPORT_KEY) === 'cookie' ? 'cookie' : 'header';
+    return localStorage.getItem(key);
   } catch {
-    return 'header';
+    return null;
   }
 }
 
-function rememberTransport(transport: Transport): void {
+function remember(key: string, value: string): void {
   try {
-    localStorage.setItem(TRANSPORT_KEY, transport);
+    localStorage.setItem(key, value);
   } catch {
     // Storage disabled: the choice lasts as long as the page.
   }
+}
+
+/** How this browser last signed in: the transport, and whether the session was bound (DPoP). */
+function storedChoice(): { transport: Transport; dpop: boolean } {
+  return {
+    transport: stored(TRANSPORT_KEY) === 'cookie' ? 'cookie' : 'header',
+    dpop: stored(DPOP_KEY) === '1',
+  };
 }
 
 /** Why the session ended, in words, from the client's `reason` (the server's code or `logout`). */
@@ -79,29 +89,34 @@ class App {
   #sinceFor = 0;
   #lastSpoken = 0;
   #shownSession = '';
+  /** Whether the current client makes DPoP proofs. */
+  #dpop = false;
   /** What to say on the sign-in screen after this tab's own "sign out everywhere". */
   #farewell = '';
 
   constructor() {
-    this.client = this.#connect(storedTransport());
+    const { transport, dpop } = storedChoice();
+    this.client = this.#connect(transport, dpop);
   }
 
-  #connect(transport: Transport): SessionClient {
+  #connect(transport: Transport, dpop: boolean): SessionClient {
     this.#unsubscribe?.();
+    this.#dpop = dpop;
     const client = createSessionClient({
       baseUrl: '/auth',
       transport,
+      dpop,
       onEvent: (event) => this.#onEvent(event),
     });
     this.#unsubscribe = client.subscribe((state) => this.#render(state));
     return client;
   }
 
-  /** Switches to a client of the other transport (only while signed out). */
-  async #use(transport: Transport): Promise<void> {
-    if (this.transport === transport) return;
+  /** Switches to a client of the other transport or DPoP choice (only while signed out). */
+  async #use(transport: Transport, dpop: boolean): Promise<void> {
+    if (this.transport === transport && this.#dpop === dpop) return;
     this.client.close();
-    this.client = this.#connect(transport);
+    this.client = this.#connect(transport, dpop);
     this.#render(await this.client.ready);
   }
 
@@ -112,16 +127,22 @@ class App {
   async start(): Promise<void> {
     this.#wireLogin();
     this.#wireSession();
-    this.#checkRadio(storedTransport());
+    this.#checkRadio(storedChoice().transport);
+    $input('bound').checked = storedChoice().dpop;
     $('locks').textContent =
       'locks' in navigator
         ? 'single-flight across tabs (Web Locks), the result shared with every tab (BroadcastChannel)'
         : 'single-flight in this tab (no Web Locks in this browser)';
     // Another tab signed in with the other transport: follow it while signed out here.
     window.addEventListener('storage', (event) => {
-      if (event.key === TRANSPORT_KEY && this.client.state.status === 'signed-out') {
-        this.#checkRadio(storedTransport());
-        void this.#use(storedTransport());
+      if (
+        (event.key === TRANSPORT_KEY || event.key === DPOP_KEY) &&
+        this.client.state.status === 'signed-out'
+      ) {
+        const choice = storedChoice();
+        this.#checkRadio(choice.transport);
+        $input('bound').checked = choice.dpop;
+        void this.#use(choice.transport, choice.dpop);
       }
     });
     document.addEventListener('visibilitychange', () => {
@@ -154,9 +175,11 @@ class App {
       button.disabled = true;
       button.textContent = 'Signing in…';
       try {
-        await this.#use(transport);
+        const dpop = $input('bound').checked;
+        await this.#use(transport, dpop);
         await this.client.login({ login: email, password });
-        rememberTransport(transport);
+        remember(TRANSPORT_KEY, transport);
+        remember(DPOP_KEY, dpop ? '1' : '0');
         $input('password').value = '';
       } catch (error) {
         this.#showLoginError(
@@ -229,10 +252,12 @@ class App {
           response.status,
         );
       }
+      const bound = this.client.state.status === 'signed-in' && this.client.state.jkt !== null;
       $('me-sent').textContent =
-        this.transport === 'header'
-          ? 'Sent with Authorization: Bearer … (the token lives only in this page’s memory)'
-          : 'Sent with the jwt_access cookie (HttpOnly: this page’s JavaScript cannot read it)';
+        (this.transport === 'header'
+          ? `Sent with Authorization: ${bound ? 'DPoP' : 'Bearer'} … (the token lives only in this page’s memory)`
+          : 'Sent with the jwt_access cookie (HttpOnly: this page’s JavaScript cannot read it)') +
+        (bound ? ', and a fresh DPoP proof signed by this browser’s key' : '');
       status.textContent = `200 OK at ${clockTime(Date.now())}: the access token's verified claims`;
       output.textContent = JSON.stringify(body, null, 2);
       output.hidden = false;
@@ -370,6 +395,15 @@ class App {
     $('mode-badge').textContent =
       this.transport === 'header' ? 'Authorization header' : 'HttpOnly cookies + CSRF';
     $('session-id').textContent = state.sessionId;
+    $('session-jkt').textContent = state.jkt ?? 'not bound (a stolen token works anywhere until it expires)';
+    void this.client.dpopThumbprint().then(
+      (thumbprint) => {
+        $('page-jkt').textContent = thumbprint ?? 'none (not requested at sign-in)';
+      },
+      () => {
+        $('page-jkt').textContent = 'unavailable (no WebCrypto here)';
+      },
+    );
     $('access-at').textContent = `until ${clockTime(state.accessExpiresAt)}`;
     $('refresh-at').textContent = dateTime(state.refreshExpiresAt);
     const email = state.claims?.email;
