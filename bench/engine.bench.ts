@@ -53,6 +53,9 @@ const PER_STORE_OPS = ENGINE_OPS.filter((op) => op !== 'stateless verify');
 const STATELESS = 'stateless verify (floor, any store)';
 const REVOKE_NAMESPACE = `revoke namespace (${NAMESPACE_SIZE})`;
 
+/** Strict verify served in process (memory, live cache) may cost at most this many stateless verifies. */
+const MAX_STRICT_COST = 1.15;
+
 const label = (store: TargetName, op: EngineOp) => `${store} | ${op}`;
 
 /** Like formatRatio, with two significant digits below 0.1x (a store 300x slower is "0.0033x", not "0.00x"). */
@@ -114,6 +117,32 @@ export default defineBenchmark({
       });
       for (const [store, samples] of revokeSamples) {
         latency.set(`${store} | ${REVOKE_NAMESPACE}`, percentiles(samples));
+      }
+
+      // Strict at stateless cost: a head-to-head of only the in-process strict paths and stateless
+      // verify (many short interleaved rounds), which load bursts disturb far less than the table.
+      const duelTargets = (['memory', 'redis + live cache'] as const).filter((t) => workloads.has(t));
+      const duel = await compare(
+        [
+          { label: STATELESS, async: true, fn: memory.ops['stateless verify'] },
+          ...duelTargets.map((t) => ({
+            label: label(t, 'strict verify'),
+            async: true as const,
+            fn: workloads.get(t)!.ops['strict verify'],
+          })),
+        ],
+        ctx.quick ? { rounds: 9, roundMs: 60, warmupMs: 100 } : { rounds: 21, roundMs: 120, warmupMs: 300 },
+      );
+      const strictCost: Record<string, number> = {};
+      for (const t of duelTargets) {
+        // Cost ratio: stateless ops/s ÷ strict ops/s (one call at a time, all in process: CPU).
+        const ratio = 1 / pairedRatio(duel[label(t, 'strict verify')]!, duel[STATELESS]!);
+        strictCost[t] = ratio;
+        checks.push({
+          name: `${t}: strict verify costs <= ${MAX_STRICT_COST}x stateless verify`,
+          pass: ratio <= MAX_STRICT_COST,
+          detail: `${formatRatio(ratio)} (${Math.round(duel[label(t, 'strict verify')]!.opsPerSec)} vs ${Math.round(duel[STATELESS]!.opsPerSec)} ops/s, median of ${duel[STATELESS]!.perRound.length} paired rounds)`,
+        });
       }
 
       const floor = measured[STATELESS]!;
@@ -197,6 +226,8 @@ export default defineBenchmark({
       const data: Record<string, unknown> = {
         measurements: measured as Record<string, Measurement>,
         revokeNamespace: revoked,
+        strictCost,
+        strictVsStateless: duel,
         latencyMs: Object.fromEntries(latency),
       };
       return {
@@ -207,6 +238,7 @@ export default defineBenchmark({
         tables,
         checks,
         notes: [
+          `strict ÷ stateless (checks): a separate head-to-head of stateless verify and strict verify on the memory store and on Redis with the live cache only, ${ctx.quick ? 9 : 21} short interleaved rounds; cost ratio = stateless ops/s ÷ strict ops/s, median of per-round ratios. Both run entirely in process, so this is their CPU ratio.`,
           'vs memory: paired per-round ratio against MemoryStore for the same operation (the store cost on top of the engine). vs stateless floor: strict verify against stateless verify (same token checks, no store read).',
           `revoke namespace (${NAMESPACE_SIZE}) ends the sessions: it is timed with compareTimed (each round first fills fresh namespaces, untimed, then revokes them one by one), the stores interleaved round by round; p50/p99 are over every timed call.`,
           `revoke namespace access (${NAMESPACE_SIZE}) marks the ${NAMESPACE_SIZE} sessions' access tokens revoked and bumps their versions; it repeats on the same namespace.`,

@@ -60,6 +60,9 @@ export function profileOf(source: unknown): UserProfile {
 /** HS256 secret shared by jwt-sessions and the JWT peers, so they all verify the same token. */
 export const SECRET = 'http-bench-hs256-secret-0123456789abcdef-0123456789';
 
+/** jwt-sessions' signing key in every case (the peers verify the same token with SECRET). */
+export const SIGNING_KEYS = { signing: { alg: 'HS256', key: SECRET, kid: 'http-bench' } } as const;
+
 /** The cases guarded by jwt-sessions' own middleware. */
 export function guardedByJwtSessions(auth: Auth): boolean {
   return auth === 'stateless' || auth.startsWith('strict-');
