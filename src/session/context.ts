@@ -31,13 +31,18 @@ export class EngineContext {
     try {
       return await operation();
     } catch (error) {
-      const failure =
-        error instanceof JwtSessionsError
-          ? error
-          : new StoreUnavailableError('session store unavailable', { cause: error });
-      this.#report(failure);
-      throw failure;
+      throw this.#storeFailure(error);
     }
+  }
+
+  /** A store call's error as callers see it (typed, or store_unavailable), reported to onError. */
+  #storeFailure(error: unknown): JwtSessionsError {
+    const failure =
+      error instanceof JwtSessionsError
+        ? error
+        : new StoreUnavailableError('session store unavailable', { cause: error });
+    this.#report(failure);
+    return failure;
   }
 
   #report(error: JwtSessionsError): void {
@@ -55,7 +60,13 @@ export class EngineContext {
 
   /** The live session, or `session_not_found`. */
   async require(sessionId: string, now: number): Promise<StoredSession> {
-    const record = await this.get(sessionId, now);
+    // storeCall inlined: this read is on every strict verification, one async frame instead of three.
+    let record: StoredSession | null;
+    try {
+      record = await this.store.get(sessionId, now);
+    } catch (error) {
+      throw this.#storeFailure(error);
+    }
     if (record === null) throw new SessionError('session_not_found', 'session not found, expired or revoked');
     return record;
   }
