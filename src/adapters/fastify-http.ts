@@ -25,7 +25,10 @@ export function fastifyHttpRequest(request: FastifyRequest): HttpRequest {
     method: request.method,
     url: request.url,
     header: nodeHeaderReader(request.raw),
-    ip: request.ip,
+    // Lazy: only login/refresh record it, and Fastify's getter may run its proxy logic.
+    get ip() {
+      return request.ip;
+    },
     async readBody() {
       const body: unknown = request.body;
       if (body === undefined || body === null) return null;

@@ -10,7 +10,7 @@
  */
 import { ConfigurationError, SessionError, TokenFormatError } from '../errors.js';
 import type { Sessions } from '../session/engine.js';
-import type { AccessClaims, RefreshClaims } from '../session/types.js';
+import type { AccessClaims, RefreshClaims, VerifyAccessOptions } from '../session/types.js';
 import { csrfForCookieRequest, needsCsrf } from './csrf.js';
 import { NO_STORE } from './errors.js';
 import { type FoundToken, findAccessToken, findRefreshToken } from './extract.js';
@@ -74,11 +74,12 @@ export async function authorize(
   }
   const csrf = needsCsrf(request, found.transport) ? csrfForCookieRequest(request, config) : undefined;
   const mode = options.mode ?? config.mode;
-  const verified = await sessions.verifyAccess(found.token, {
-    ...(mode !== undefined && { mode }),
-    ...(options.claims !== undefined && { claims: options.claims }),
-    ...(csrf !== undefined && { csrf }),
-  });
+  // Built by assignment, not object spreads: this runs on every authorized request.
+  const verifyOptions: VerifyAccessOptions = {};
+  if (mode !== undefined) verifyOptions.mode = mode;
+  if (options.claims !== undefined) verifyOptions.claims = options.claims;
+  if (csrf !== undefined) verifyOptions.csrf = csrf;
+  const verified = await sessions.verifyAccess(found.token, verifyOptions);
   const session: JwtSession = {
     kind,
     transport: found.transport,
