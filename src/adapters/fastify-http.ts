@@ -4,6 +4,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RequestError } from '../errors.js';
+import { patchIsEmpty } from '../http/authorize.js';
 import { mergeHeaderList } from '../http/cors.js';
 import type { HttpRequest, HttpResponse, RawBody, ResponsePatch } from '../http/types.js';
 import { nodeHeaderReader } from './node.js';
@@ -43,6 +44,7 @@ export function fastifyHttpRequest(request: FastifyRequest): HttpRequest {
 
 /** Adds a patch's headers (merging list headers) and cookies to a reply. */
 export function applyFastifyPatch(reply: FastifyReply, patch: ResponsePatch): void {
+  if (patchIsEmpty(patch)) return;
   for (const [name, value] of Object.entries(patch.headers)) {
     if (name === 'vary' || name === 'access-control-expose-headers') {
       const existing = reply.getHeader(name);

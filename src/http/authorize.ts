@@ -31,6 +31,13 @@ const KINDS: ReadonlySet<string> = new Set(['access', 'refresh', 'refresh_by_acc
 
 export const emptyPatch = (): ResponsePatch => ({ headers: {}, cookies: [] });
 
+/** True when a patch adds nothing (the usual case): adapters then skip applying it. No allocation. */
+export function patchIsEmpty(patch: ResponsePatch): boolean {
+  if (patch.cookies.length > 0) return false;
+  for (const _ in patch.headers) return false;
+  return true;
+}
+
 /** Validates authorize options once (middleware factories call it when they are created). */
 export function checkAuthorizeOptions(options: AuthorizeOptions): void {
   if (typeof options !== 'object' || options === null)
