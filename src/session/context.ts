@@ -5,7 +5,7 @@
  */
 import { InvalidPayloadError, JwtSessionsError, SessionError, StoreUnavailableError } from '../errors.js';
 import type { Store, StoredSession } from '../stores/store.js';
-import type { JwtCodec, VerifiedJwt } from '../tokens/index.js';
+import type { JwtCodec, VerifiedJwt, VerifyOptions } from '../tokens/index.js';
 import type { EngineConfig } from './config.js';
 import { maskCsrfSecret } from './csrf.js';
 import { encodeState, type SessionState } from './state.js';
@@ -87,13 +87,15 @@ export class EngineContext {
     ignoreExpiration: boolean,
     expected?: Record<string, unknown>,
   ): VerifiedJwt {
-    const verified = this.codec.verify(token, {
+    // Built by assignment, not a spread: this runs on every verification.
+    const options: VerifyOptions = {
       typ,
       now: this.clock() / 1000,
       maxLifetime: typ === 'at+jwt' ? this.config.accessTtl : this.config.refreshTtl,
       ignoreExpiration,
-      ...(expected !== undefined && { expected }),
-    });
+    };
+    if (expected !== undefined) options.expected = expected;
+    const verified = this.codec.verify(token, options);
     const { sid, jti } = verified.payload;
     if (
       typeof sid !== 'string' ||
