@@ -69,6 +69,7 @@ const PIPELINING = 1;
 
 const AUTH_LABELS: Record<Auth, string> = {
   none: 'no auth (ceiling)',
+  'none-middleware': 'no auth, one no-op async middleware',
   stateless: 'jwt-sessions stateless (memory)',
   'strict-memory': 'jwt-sessions strict (memory)',
   'strict-redis': 'jwt-sessions strict (Redis)',
@@ -81,6 +82,9 @@ const AUTH_LABELS: Record<Auth, string> = {
 
 const OURS: Auth[] = ['none', 'stateless', 'strict-memory', 'strict-redis', 'strict-redis-cache'];
 const PEERS: Partial<Record<Framework, Auth[]>> = {
+  // Any guard makes a Hono route a middleware chain (an async compose, a Promise for
+  // @hono/node-server): this row shows what that alone costs against the ceiling.
+  hono: ['none-middleware'],
   express: ['express-jwt', 'express-session'],
   fastify: ['fastify-jwt'],
   'nestjs-express': ['nestjs-passport'],
@@ -276,7 +280,7 @@ async function runGroup(group: CaseRecord[], t: Timing, log: (m: string) => void
       const server = outcome.value;
       servers.set(record, server);
       try {
-        const statusWithout = record.spec.auth === 'none' ? 200 : 401;
+        const statusWithout = record.spec.auth.startsWith('none') ? 200 : 401;
         await probeAuth(server.url, server.headers, profileOf(USER), statusWithout);
         await loadCase(record, server, t.warmupSec);
       } catch (error) {
@@ -454,6 +458,7 @@ export default defineBenchmark({
     });
     for (const framework of SELECTED) {
       const limit = limitOf(framework);
+      const middlewareOnly = shareOf(framework, 'none-middleware');
       for (const [auth, min] of Object.entries(MIN_SHARE) as [Auth, number][]) {
         const record = records.get(key(framework, auth));
         if (record === undefined) continue; // not run (Redis down: noted above)
@@ -464,7 +469,7 @@ export default defineBenchmark({
           detail:
             share === undefined || limit === undefined
               ? 'not measured'
-              : `${formatRatio(share)} of ${formatOps(limit)} req/CPU-s = 1 / (1/${formatOps(perCpu[key(framework, 'none')]!.opsPerSec)} ceiling + ${(floorSec * 1e6).toFixed(2)} µs HS256 floor); the case: ${formatOps(perCpu[key(framework, auth)]!.opsPerSec)}`,
+              : `${formatRatio(share)} of ${formatOps(limit)} req/CPU-s = 1 / (1/${formatOps(perCpu[key(framework, 'none')]!.opsPerSec)} ceiling + ${(floorSec * 1e6).toFixed(2)} µs HS256 floor); the case: ${formatOps(perCpu[key(framework, auth)]!.opsPerSec)}${middlewareOnly === undefined ? '' : `; a no-op middleware alone: ${formatRatio(middlewareOnly)} of the limit`}`,
         });
       }
     }

@@ -159,6 +159,14 @@ async function startHono(spec: ServerSpec, sessions: AppSessions): Promise<Runni
   const app = new Hono<JwtSessionsEnv>();
   if (spec.auth === 'none') {
     app.get(ROUTE, (c) => c.json(profileOf(USER)));
+  } else if (spec.auth === 'none-middleware') {
+    app.get(
+      ROUTE,
+      async (_c, next) => {
+        await next();
+      },
+      (c) => c.json(profileOf(USER)),
+    );
   } else if (guardedByJwtSessions(spec.auth) && sessions) {
     const { honoSessions } = await import('../../src/adapters/hono.js');
     const auth = honoSessions(sessions);

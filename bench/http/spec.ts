@@ -17,6 +17,8 @@ export type Framework = (typeof FRAMEWORKS)[number];
 /**
  * How `GET /api/me` is guarded:
  * - `none`: not at all (the framework's ceiling; the same Authorization header is still sent);
+ * - `none-middleware`: no auth, but the route has one no-op async middleware (Hono: any guard makes
+ *   the route a middleware chain, which Hono and @hono/node-server answer through a slower path);
  * - `stateless` / `strict-memory` / `strict-redis` / `strict-redis-cache`: jwt-sessions'
  *   `requireAccess()` with that verify mode and store (`-cache` = RedisStore `liveCache: true`);
  * - `fastify-jwt`, `express-jwt`: the usual stateless JWT plugin of that framework;
@@ -25,6 +27,7 @@ export type Framework = (typeof FRAMEWORKS)[number];
  */
 export const AUTHS = [
   'none',
+  'none-middleware',
   'stateless',
   'strict-memory',
   'strict-redis',
