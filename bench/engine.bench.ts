@@ -53,6 +53,28 @@ const PER_STORE_OPS = ENGINE_OPS.filter((op) => op !== 'stateless verify');
 const STATELESS = 'stateless verify (floor, any store)';
 const REVOKE_NAMESPACE = `revoke namespace (${NAMESPACE_SIZE})`;
 
+/** Strict verify served in process (memory, live cache) may cost at most this many stateless verifies. */
+const MAX_STRICT_COST = 1.15;
+
+/** µs of process CPU per call of `fn`, awaited one at a time for about `ms`. */
+async function cpuMicrosPerCall(fn: () => Promise<unknown>, ms: number): Promise<number> {
+  const before = process.cpuUsage();
+  const end = performance.now() + ms;
+  let calls = 0;
+  while (performance.now() < end) {
+    for (let i = 0; i < 20; i++) await fn();
+    calls += 20;
+  }
+  const { user, system } = process.cpuUsage(before);
+  return (user + system) / calls;
+}
+
+function medianOf(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
 const label = (store: TargetName, op: EngineOp) => `${store} | ${op}`;
 
 /** Like formatRatio, with two significant digits below 0.1x (a store 300x slower is "0.0033x", not "0.00x"). */
@@ -114,6 +136,35 @@ export default defineBenchmark({
       });
       for (const [store, samples] of revokeSamples) {
         latency.set(`${store} | ${REVOKE_NAMESPACE}`, percentiles(samples));
+      }
+
+      // Strict at stateless cost: a head-to-head of only the in-process strict paths and stateless
+      // verify, on the process CPU clock (other processes' load does not count), alternating the
+      // cases round by round; the ratio is the median of per-round ratios.
+      const duelTargets = (['memory', 'redis + live cache'] as const).filter((t) => workloads.has(t));
+      const duelCases = new Map<string, () => Promise<unknown>>([
+        [STATELESS, memory.ops['stateless verify']],
+      ]);
+      for (const t of duelTargets)
+        duelCases.set(label(t, 'strict verify'), workloads.get(t)!.ops['strict verify']);
+      const duelRounds = ctx.quick ? 11 : 31;
+      const duelMs = ctx.quick ? 60 : 120;
+      const cpuPerCall = new Map<string, number[]>([...duelCases.keys()].map((k) => [k, []]));
+      for (const fn of duelCases.values()) await cpuMicrosPerCall(fn, duelMs); // warm-up
+      for (let round = 0; round < duelRounds; round++) {
+        for (const [name, fn] of duelCases) cpuPerCall.get(name)!.push(await cpuMicrosPerCall(fn, duelMs));
+      }
+      const strictCost: Record<string, number> = {};
+      for (const t of duelTargets) {
+        const strict = cpuPerCall.get(label(t, 'strict verify'))!;
+        const stateless = cpuPerCall.get(STATELESS)!;
+        const ratio = medianOf(strict.map((x, i) => x / stateless[i]!));
+        strictCost[t] = ratio;
+        checks.push({
+          name: `${t}: strict verify costs <= ${MAX_STRICT_COST}x stateless verify (CPU)`,
+          pass: ratio <= MAX_STRICT_COST,
+          detail: `${formatRatio(ratio)} (${medianOf(strict).toFixed(2)} vs ${medianOf(stateless).toFixed(2)} µs of CPU per call, median of ${duelRounds} alternating rounds)`,
+        });
       }
 
       const floor = measured[STATELESS]!;
@@ -197,6 +248,8 @@ export default defineBenchmark({
       const data: Record<string, unknown> = {
         measurements: measured as Record<string, Measurement>,
         revokeNamespace: revoked,
+        strictCost,
+        strictVsStatelessCpuMicros: Object.fromEntries(cpuPerCall),
         latencyMs: Object.fromEntries(latency),
       };
       return {
@@ -207,6 +260,7 @@ export default defineBenchmark({
         tables,
         checks,
         notes: [
+          `strict ÷ stateless (checks): a separate head-to-head of stateless verify and strict verify on the memory store and on Redis with the live cache only, on the process CPU clock: ${ctx.quick ? 11 : 31} rounds of ${ctx.quick ? 60 : 120} ms per case, alternating; ratio = median of per-round ratios of CPU µs per call.`,
           'vs memory: paired per-round ratio against MemoryStore for the same operation (the store cost on top of the engine). vs stateless floor: strict verify against stateless verify (same token checks, no store read).',
           `revoke namespace (${NAMESPACE_SIZE}) ends the sessions: it is timed with compareTimed (each round first fills fresh namespaces, untimed, then revokes them one by one), the stores interleaved round by round; p50/p99 are over every timed call.`,
           `revoke namespace access (${NAMESPACE_SIZE}) marks the ${NAMESPACE_SIZE} sessions' access tokens revoked and bumps their versions; it repeats on the same namespace.`,

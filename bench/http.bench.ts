@@ -18,26 +18,33 @@
  * per-round ratios) and the median of the rounds' p50/p99 latency.
  */
 import { randomBytes } from 'node:crypto';
-import { rm, rmdir } from 'node:fs/promises';
+import { readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { createSessions } from '../src/session/engine.js';
+import { MemoryStore } from '../src/stores/memory.js';
 import {
   type Auth,
   FRAMEWORKS,
   type Framework,
   profileOf,
+  SECRET,
   type ServerSpec,
+  SIGNING_KEYS,
   USER,
   usesRedis,
 } from './http/spec.js';
+import { floorCpuSeconds, hmacFloorVerifier } from './lib/floor.js';
 import {
   type Check,
   defineBenchmark,
   formatOps,
   formatRatio,
+  gitCommit,
   type Measurement,
   pairedRatio,
+  RESULTS_DIR,
   type Table,
 } from './lib/harness.js';
 import {
@@ -62,6 +69,7 @@ const PIPELINING = 1;
 
 const AUTH_LABELS: Record<Auth, string> = {
   none: 'no auth (ceiling)',
+  'none-middleware': 'no auth, one no-op async middleware',
   stateless: 'jwt-sessions stateless (memory)',
   'strict-memory': 'jwt-sessions strict (memory)',
   'strict-redis': 'jwt-sessions strict (Redis)',
@@ -74,10 +82,89 @@ const AUTH_LABELS: Record<Auth, string> = {
 
 const OURS: Auth[] = ['none', 'stateless', 'strict-memory', 'strict-redis', 'strict-redis-cache'];
 const PEERS: Partial<Record<Framework, Auth[]>> = {
+  // Any guard makes a Hono route a middleware chain (an async compose, a Promise for
+  // @hono/node-server): this row shows what that alone costs against the ceiling.
+  hono: ['none-middleware'],
   express: ['express-jwt', 'express-session'],
   fastify: ['fastify-jwt'],
   'nestjs-express': ['nestjs-passport'],
 };
+
+/** Share of the limit (req per CPU-second) each jwt-sessions case must reach. */
+const MIN_SHARE: Partial<Record<Auth, number>> = {
+  stateless: 0.9,
+  'strict-memory': 0.9,
+  'strict-redis-cache': 0.9,
+  'strict-redis': 0.8,
+};
+/** Lead over a peer per CPU-second; when the peer is within 1/LEAD of the limit, see leadRule. */
+const LEAD = 1.1;
+/** Near the limit a 1.1x lead is impossible: then ahead of the peer and at least this share. */
+const NEAR_LIMIT_SHARE = 0.95;
+/** Each peer against the jwt-sessions case its users would compare it with. */
+const PEER_LEADS: { framework: Framework; ours: Auth; peer: Auth }[] = [
+  { framework: 'express', ours: 'strict-redis', peer: 'express-session' },
+  { framework: 'fastify', ours: 'stateless', peer: 'fastify-jwt' },
+  { framework: 'express', ours: 'stateless', peer: 'express-jwt' },
+  { framework: 'nestjs-express', ours: 'stateless', peer: 'nestjs-passport' },
+];
+/** The peer leads of the last full runs (the lead must hold in each of three). */
+const HISTORY_FILE = join(RESULTS_DIR, 'http-runs.json');
+const HISTORY_RUNS = 3;
+
+interface LeadResult {
+  /** ours ÷ peer, req per CPU-second (median of per-round ratios). */
+  cpuRatio: number;
+  oursShare: number;
+  peerShare: number;
+  pass: boolean;
+}
+interface HistoryEntry {
+  date: string;
+  commit: string | null;
+  leads: Record<string, LeadResult>;
+}
+
+/**
+ * The lead a peer must concede: 1.1x per CPU-second, unless the peer already serves more than
+ * 1/1.1 of the limit (then 1.1x would exceed the limit): ahead of it and >= 0.95 of the limit.
+ */
+function leadPasses(cpuRatio: number, oursShare: number, peerShare: number): boolean {
+  if (peerShare * LEAD > 1) return cpuRatio > 1 && oursShare >= NEAR_LIMIT_SHARE;
+  return cpuRatio >= LEAD;
+}
+
+async function readHistory(): Promise<HistoryEntry[]> {
+  try {
+    return JSON.parse(await readFile(HISTORY_FILE, 'utf8')) as HistoryEntry[];
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * CPU seconds of one HS256 verification floor (bench/lib/floor.ts, the token bench's floor) on the
+ * token the servers verify, measured in this process while no server is under load.
+ */
+async function measureFloor(quick: boolean): Promise<number> {
+  const sessions = createSessions({ keys: SIGNING_KEYS, store: new MemoryStore() });
+  try {
+    const { access } = await sessions.login({ payload: { ...USER } });
+    const verify = hmacFloorVerifier(SECRET);
+    verify(access); // throws unless the floor verifies the servers' token
+    return floorCpuSeconds(verify, access, quick ? { rounds: 5, roundMs: 60 } : { rounds: 7, roundMs: 150 });
+  } finally {
+    await sessions.close();
+  }
+}
+
+/** Per round: the limit 1 / (1/ceiling + floor) from that round's ceiling, and the case's share of it. */
+function shareOfLimit(ceiling: Measurement, c: Measurement, floorSec: number): number {
+  const shares = c.perRound
+    .map((x, i) => x / (1 / (1 / ceiling.perRound[i]! + floorSec)))
+    .sort((a, b) => a - b);
+  return median(shares);
+}
 
 /** `BENCH_HTTP_FRAMEWORKS=koa,next` runs only those frameworks' cases (default: all). */
 const SELECTED: readonly Framework[] = process.env.BENCH_HTTP_FRAMEWORKS
@@ -193,7 +280,7 @@ async function runGroup(group: CaseRecord[], t: Timing, log: (m: string) => void
       const server = outcome.value;
       servers.set(record, server);
       try {
-        const statusWithout = record.spec.auth === 'none' ? 200 : 401;
+        const statusWithout = record.spec.auth.startsWith('none') ? 200 : 401;
         await probeAuth(server.url, server.headers, profileOf(USER), statusWithout);
         await loadCase(record, server, t.warmupSec);
       } catch (error) {
@@ -281,6 +368,7 @@ export default defineBenchmark({
       }
     }
     const all = [...records.values()];
+    const floors: number[] = [];
     ctx.log(
       `${all.length} cases; per framework: start + ${warmupSec} s warm-up each, then ${rounds} rounds of ${timing.rewarmSec} s re-warm + ${durationSec} s measured; ${CONNECTIONS} connections, pipelining ${PIPELINING}`,
     );
@@ -293,9 +381,12 @@ export default defineBenchmark({
         await ensureNextBuild();
       }
       for (const framework of SELECTED) {
+        // The floor is measured between the groups, so drift over the run shows in its median.
+        floors.push(await measureFloor(ctx.quick));
         const group = all.filter((r) => r.spec.framework === framework);
         notes.push(...(await runGroup(group, timing, ctx.log)));
       }
+      floors.push(await measureFloor(ctx.quick));
     } finally {
       await rm(BUILD_DIR, { recursive: true, force: true });
       await rmdir(dirname(BUILD_DIR)).catch(() => undefined); // only when no other run uses it
@@ -315,6 +406,17 @@ export default defineBenchmark({
     }
     const toCeiling = (view: Record<string, Measurement>, framework: Framework, auth: Auth) =>
       formatRatio(pairedRatio(view[key(framework, auth)]!, view[key(framework, 'none')]!));
+    const floorSec = median(floors);
+    /** The framework's limit, req per CPU-second: its ceiling's cost plus one verification floor. */
+    const limitOf = (framework: Framework) => {
+      const ceiling = perCpu[key(framework, 'none')];
+      return ceiling ? 1 / (1 / ceiling.opsPerSec + floorSec) : undefined;
+    };
+    const shareOf = (framework: Framework, auth: Auth) => {
+      const ceiling = perCpu[key(framework, 'none')];
+      const c = perCpu[key(framework, auth)];
+      return ceiling && c ? shareOfLimit(ceiling, c, floorSec) : undefined;
+    };
 
     const rows: (string | number)[][] = [];
     for (const r of all) {
@@ -334,6 +436,8 @@ export default defineBenchmark({
         hasCeiling ? toCeiling(wall, framework, auth) : 'n/a',
         c.opsPerSec,
         hasCeiling ? toCeiling(perCpu, framework, auth) : 'n/a',
+        auth === 'none' ? '' : (limitOf(framework) ?? 'n/a'),
+        auth === 'none' ? '' : formatRatio(shareOf(framework, auth) ?? Number.NaN),
         `${median(r.p50)} ms`,
         `${median(r.p99)} ms`,
         String(r.errors),
@@ -352,38 +456,90 @@ export default defineBenchmark({
               .map((r) => `${r.label}: ${r.failure ?? `${r.errors} errors, ${r.non2xx} non-2xx`}`)
               .join('; '),
     });
-    const ahead = (name: string, ours: string, peer: string) => {
-      const a = wall[ours];
-      const b = wall[peer];
-      if (!a || !b) {
-        checks.push({ name, pass: false, detail: `not measured (${!a ? ours : peer} missing)` });
-        return;
+    for (const framework of SELECTED) {
+      const limit = limitOf(framework);
+      const middlewareOnly = shareOf(framework, 'none-middleware');
+      for (const [auth, min] of Object.entries(MIN_SHARE) as [Auth, number][]) {
+        const record = records.get(key(framework, auth));
+        if (record === undefined) continue; // not run (Redis down: noted above)
+        const share = shareOf(framework, auth);
+        checks.push({
+          name: `${framework} ${AUTH_LABELS[auth]} >= ${min} of the limit per CPU-second`,
+          pass: share !== undefined && share >= min,
+          detail:
+            share === undefined || limit === undefined
+              ? 'not measured'
+              : `${formatRatio(share)} of ${formatOps(limit)} req/CPU-s = 1 / (1/${formatOps(perCpu[key(framework, 'none')]!.opsPerSec)} ceiling + ${(floorSec * 1e6).toFixed(2)} µs HS256 floor); the case: ${formatOps(perCpu[key(framework, auth)]!.opsPerSec)}${middlewareOnly === undefined ? '' : `; a no-op middleware alone: ${formatRatio(middlewareOnly)} of the limit`}`,
+        });
       }
-      const ratio = pairedRatio(a, b);
-      const cpuRatio = pairedRatio(perCpu[ours]!, perCpu[peer]!);
+    }
+
+    const leads: Record<string, LeadResult> = {};
+    for (const { framework, ours, peer } of PEER_LEADS) {
+      if (!SELECTED.includes(framework)) continue;
+      const name = `${framework}: ${AUTH_LABELS[ours]} vs ${AUTH_LABELS[peer]}`;
+      const a = perCpu[key(framework, ours)];
+      const b = perCpu[key(framework, peer)];
+      const oursShare = shareOf(framework, ours);
+      const peerShare = shareOf(framework, peer);
+      if (!a || !b || oursShare === undefined || peerShare === undefined) {
+        if (records.has(key(framework, peer))) {
+          checks.push({ name: `${name}: lead per CPU-second`, pass: false, detail: 'not measured' });
+        }
+        continue;
+      }
+      const cpuRatio = pairedRatio(a, b);
+      const pass = leadPasses(cpuRatio, oursShare, peerShare);
+      leads[name] = { cpuRatio, oursShare, peerShare, pass };
+      const rule =
+        peerShare * LEAD > 1
+          ? `the peer is at ${formatRatio(peerShare)} of the limit, so ${LEAD}x is out of reach: ahead of it and >= ${NEAR_LIMIT_SHARE} of the limit`
+          : `>= ${LEAD}x`;
       checks.push({
-        name,
-        pass: ratio > 1,
-        detail: `${formatRatio(ratio)} req/s (${formatOps(a.opsPerSec)} vs ${formatOps(b.opsPerSec)}); per server CPU-second ${formatRatio(cpuRatio)}`,
+        name: `${name}: lead per CPU-second (${rule})`,
+        pass,
+        detail: `${formatRatio(cpuRatio)} per CPU-second (${formatOps(a.opsPerSec)} vs ${formatOps(b.opsPerSec)}; shares of the limit ${formatRatio(oursShare)} vs ${formatRatio(peerShare)}); req/s ${formatRatio(pairedRatio(wall[key(framework, ours)]!, wall[key(framework, peer)]!))}`,
       });
-    };
-    ahead(
-      'Fastify: jwt-sessions stateless ahead of @fastify/jwt',
-      key('fastify', 'stateless'),
-      key('fastify', 'fastify-jwt'),
-    );
-    ahead(
-      'Express: jwt-sessions stateless ahead of express-jwt',
-      key('express', 'stateless'),
-      key('express', 'express-jwt'),
-    );
-    if (redisUp) {
-      ahead(
-        'Express: jwt-sessions strict on Redis ahead of express-session + connect-redis',
-        key('express', 'strict-redis'),
-        key('express', 'express-session'),
+    }
+
+    // Three full runs: each appends its leads; the check holds only when all three pass.
+    let history = await readHistory();
+    const allPeersRun = PEER_LEADS.every(({ framework }) => SELECTED.includes(framework));
+    if (!ctx.quick && allPeersRun && Object.keys(leads).length > 0) {
+      history = [...history, { date: new Date().toISOString(), commit: gitCommit(), leads }].slice(
+        -HISTORY_RUNS,
+      );
+      await writeFile(HISTORY_FILE, `${JSON.stringify(history, null, 2)}\n`);
+    } else {
+      notes.push(
+        `This run is ${ctx.quick ? 'quick' : 'partial'}: it is not recorded in ${HISTORY_FILE.slice(HISTORY_FILE.indexOf('bench/'))} (full runs of every peer's framework only).`,
       );
     }
+    const leadNames = PEER_LEADS.map(
+      ({ framework, ours, peer }) => `${framework}: ${AUTH_LABELS[ours]} vs ${AUTH_LABELS[peer]}`,
+    );
+    // A run that is not recorded still shows its own leads beside the recorded ones.
+    const shown =
+      history.at(-1)?.leads === leads ? history : [...history, { date: 'this run', commit: null, leads }];
+    const historyRows = leadNames.map((name) => [
+      name,
+      ...shown.map((run) => {
+        const lead = run.leads[name];
+        return lead ? `${formatRatio(lead.cpuRatio)} ${lead.pass ? 'PASS' : 'FAIL'}` : 'n/a';
+      }),
+    ]);
+    checks.push({
+      name: `every peer lead holds in each of the last ${HISTORY_RUNS} full runs (${HISTORY_FILE.slice(HISTORY_FILE.indexOf('bench/'))})`,
+      pass:
+        history.length >= HISTORY_RUNS &&
+        history.every((run) => leadNames.every((n) => run.leads[n]?.pass === true)),
+      detail: `${history.length} run(s) recorded: ${history
+        .map(
+          (run) =>
+            `${run.date.slice(0, 16)} ${run.commit ?? '?'}: ${leadNames.map((n) => (run.leads[n] ? formatRatio(run.leads[n]!.cpuRatio) : 'n/a')).join(', ')}`,
+        )
+        .join('; ')}`,
+    });
 
     for (const r of all) {
       const cache = (r.stats as { liveCache?: { hits: number; misses: number; bypassed: number } } | null)
@@ -396,6 +552,7 @@ export default defineBenchmark({
     }
     notes.push(
       `autocannon ${CONNECTIONS} connections, pipelining ${PIPELINING}. One server process per case (NODE_ENV=production), only one under load at a time: a framework's servers are started together, then probed and warmed up (${warmupSec} s) one by one, then measured in ${rounds} rounds of ${durationSec} s (after ${timing.rewarmSec} s of re-warm), rotating the order; the idle ones wait. The load generator and the server share the machine: read the ratios, not the absolute numbers.`,
+      `limit = 1 / (1/ceiling + floor), req per CPU-second: the framework without auth plus one HS256 verification at the floor (bench/lib/floor.ts, the token bench's floor: HMAC, decode, JSON.parse, exp), ${(floorSec * 1e6).toFixed(2)} µs of CPU, median of ${floors.length} measurements in this run between the framework groups. share of limit = median over rounds of the case's req/CPU-s ÷ that round's limit.`,
       "vs ceiling = median over rounds of (case / same framework without auth, same round). req/CPU-s = requests served per second of the server process's CPU time (user + system, all threads) during the measured run: the cost of a request, which depends far less than req/s on what else the machine runs. Latency: autocannon whole-millisecond percentiles, median over rounds.",
       'Every JWT case verifies the same HS256 token (jwt-sessions checks typ, kid/alg and claims; @fastify/jwt = fast-jwt, express-jwt = jsonwebtoken, both checking signature and exp). express-session: resave false, saveUninitialized false, so each request is one Redis GET plus connect-redis touch (EXPIRE).',
       `Strict (Redis): one HMGET per request; with the live cache, an in-process lookup kept coherent by pub/sub invalidations. Redis keys under a unique prefix (${redisPrefix}), deleted afterwards.`,
@@ -411,6 +568,8 @@ export default defineBenchmark({
         'vs ceiling',
         'req/CPU-s',
         'CPU vs ceiling',
+        'limit (req/CPU-s)',
+        'share of limit',
         'p50',
         'p99',
         'errors',
@@ -418,15 +577,20 @@ export default defineBenchmark({
       ],
       rows,
     };
+    const historyTable: Table = {
+      title: `Peer leads per CPU-second, last ${HISTORY_RUNS} full runs (bench/results/http-runs.json)`,
+      columns: ['comparison', ...shown.map((run) => `${run.date.slice(0, 10)} ${run.commit ?? ''}`.trim())],
+      rows: historyRows,
+    };
     return {
       name: 'http',
       title: 'HTTP: authenticated GET /api/me',
       description:
         'autocannon on loopback against one server process per case; the same route, token and user in every case.',
-      tables: [table],
+      tables: [table, historyTable],
       checks,
       notes,
-      data: { records: Object.fromEntries(records), wall, perCpu },
+      data: { records: Object.fromEntries(records), wall, perCpu, floorSec, floors, leads },
     };
   },
 });

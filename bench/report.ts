@@ -71,7 +71,10 @@ function isResult(value: unknown): value is StoredResult {
 export async function loadResults(
   dir: string,
 ): Promise<{ results: StoredResult[]; unreadable: { file: string; reason: string }[] }> {
-  const files = existsSync(dir) ? (await readdir(dir)).filter((f) => f.endsWith('.json')).sort() : [];
+  // `<name>-runs.json`: a benchmark's own history of past runs (http-runs.json), not a result.
+  const files = existsSync(dir)
+    ? (await readdir(dir)).filter((f) => f.endsWith('.json') && !f.endsWith('-runs.json')).sort()
+    : [];
   const results: StoredResult[] = [];
   const unreadable: { file: string; reason: string }[] = [];
   for (const file of files) {
@@ -264,6 +267,41 @@ function checksLine(r: StoredResult): string {
     : `${checks.length - failed.length}/${checks.length} pass`;
 }
 
+/**
+ * The HTTP bench's share-of-limit column per framework, and the peer leads of the last full runs
+ * (its history table: one column per run).
+ */
+export function httpLimitHeadlines(http: StoredResult | undefined): string[] {
+  if (!http) return [];
+  const lines: string[] = [];
+  const main = http.tables.find((t) => t.columns.includes('share of limit'));
+  if (main) {
+    const shareCol = main.columns.indexOf('share of limit');
+    const byFramework = new Map<string, string[]>();
+    for (const row of main.rows) {
+      const label = String(row[1]);
+      if (!/jwt-sessions/.test(label) || !/^[\d.]+x$/.test(String(row[shareCol]))) continue;
+      const framework = String(row[0]);
+      if (!byFramework.has(framework)) byFramework.set(framework, []);
+      byFramework.get(framework)!.push(`${label.replace('jwt-sessions ', '')} ${row[shareCol]}`);
+    }
+    for (const [framework, shares] of byFramework) {
+      lines.push(
+        `HTTP ${framework}, share of the limit (no-auth ceiling + one HS256 floor, per CPU-second): ${shares.join(', ')}.`,
+      );
+    }
+  }
+  const history = http.tables.find((t) => t.columns[0] === 'comparison');
+  if (history && history.columns.length > 1) {
+    for (const row of history.rows) {
+      lines.push(
+        `Peer lead per CPU-second, ${row[0]}: ${row.slice(1).join(' · ')} (${history.columns.slice(1).join(' · ')}).`,
+      );
+    }
+  }
+  return lines;
+}
+
 /** The handful of headline numbers, from whichever results exist. */
 function headlines(byName: Map<string, StoredResult>): string[] {
   const lines: string[] = [];
@@ -285,6 +323,7 @@ function headlines(byName: Map<string, StoredResult>): string[] {
       );
     }
   }
+  lines.push(...httpLimitHeadlines(byName.get('http')));
   const scaling = byName.get('scaling')?.data as ScalingData | undefined;
   if (scaling?.unrelated) {
     const range = (store: string, kind: string) => {
@@ -373,6 +412,7 @@ function performanceDoc(
   unreadable: { file: string; reason: string }[],
   charts: { chart: boolean; scaling: boolean },
   paths: ReportPaths,
+  profile: string | null,
 ): string {
   const docsDir = dirname(paths.docs);
   const resultsLink = relative(docsDir, paths.resultsDir);
@@ -410,6 +450,7 @@ function performanceDoc(
     '- "Quick" results come from short smoke runs and are marked as such; the full run is the reference.',
     '',
   );
+  if (profile !== null) parts.push('## Where the time goes', '', profile.trim(), '');
   for (const r of results) parts.push(resultSection(r, resultsLink));
   return `${parts.join('\n').trimEnd()}\n`;
 }
@@ -510,7 +551,10 @@ export async function generateReport(
   }
 
   await mkdir(dirname(paths.docs), { recursive: true });
-  await writeFile(paths.docs, performanceDoc(results, missing, unreadable, charts, paths));
+  // Written by hand from --cpu-prof profiles (bench/results/profile.md): included as is.
+  const profilePath = join(paths.resultsDir, 'profile.md');
+  const profile = existsSync(profilePath) ? await readFile(profilePath, 'utf8') : null;
+  await writeFile(paths.docs, performanceDoc(results, missing, unreadable, charts, paths, profile));
   written.push(paths.docs);
 
   if (existsSync(paths.readme)) {

@@ -17,6 +17,7 @@ import { type RunningServer, startServer } from '../src/server/server.js';
 import type { StoreSpec } from '../src/server/store-url.js';
 import { redisServerInstalled, startRedisServer } from '../test/support/redis-server.js';
 import { type BenchResult, type Check, defineBenchmark, type Table } from './lib/harness.js';
+import { forkServer } from './lib/http-bench.js';
 
 const WORKERS = 16;
 /** Heap growth tolerated between the start and the end of the steady state (after GC). */
@@ -48,7 +49,7 @@ interface Tally {
 }
 
 async function request(
-  server: RunningServer,
+  server: { url: string },
   method: string,
   path: string,
   headers: Record<string, string>,
@@ -124,6 +125,60 @@ async function user(server: RunningServer, until: number, tally: Tally): Promise
   }
 }
 
+/** Requests per second of the server process's CPU time, for one operation alone. */
+interface CpuPhase {
+  op: 'verify' | 'refresh';
+  requests: number;
+  errors: number;
+  cpuSec: number;
+}
+
+/**
+ * Verify-only, then refresh-only load (WORKERS users, each with its own session) against the
+ * reference server in a child process (bench/lib/soak-server.ts), with the child's CPU time over
+ * each phase: requests per server CPU-second of GET /api/me and of POST /auth/refresh.
+ */
+async function cpuPhases(store: StoreSpec, seconds: number): Promise<CpuPhase[]> {
+  const script = new URL('./lib/soak-server.ts', import.meta.url).pathname;
+  const server = await forkServer(script, store);
+  try {
+    const users: { access: string; refresh: string }[] = [];
+    for (let i = 0; i < WORKERS; i++) {
+      const reply = await request(server, 'POST', '/auth/login', {}, DEMO);
+      if (reply.status !== 200) throw new Error(`login: ${reply.status} ${reply.text.slice(0, 120)}`);
+      users.push({ access: reply.json.access_token!, refresh: reply.json.refresh_token! });
+    }
+    const phase = async (op: CpuPhase['op'], durationSec: number): Promise<CpuPhase> => {
+      let requests = 0;
+      let errors = 0;
+      const until = Date.now() + durationSec * 1000;
+      const cpuBefore = await server.cpuMicros();
+      await Promise.all(
+        users.map(async (u) => {
+          while (Date.now() < until) {
+            const reply =
+              op === 'verify'
+                ? await request(server, 'GET', '/api/me', { authorization: `Bearer ${u.access}` })
+                : await request(server, 'POST', '/auth/refresh', { 'x-refresh-token': u.refresh });
+            requests++;
+            if (reply.status !== 200) errors++;
+            else if (op === 'refresh') {
+              u.access = reply.json.access_token!;
+              u.refresh = reply.json.refresh_token!;
+            }
+          }
+        }),
+      );
+      return { op, requests, errors, cpuSec: ((await server.cpuMicros()) - cpuBefore) / 1e6 };
+    };
+    await phase('verify', 1); // warm-up (JIT) of both paths, not reported
+    await phase('refresh', 1);
+    return [await phase('verify', seconds), await phase('refresh', seconds)];
+  } finally {
+    await server.stop();
+  }
+}
+
 function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return 0;
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
@@ -136,6 +191,7 @@ interface StoreRun {
   start: Memory;
   end: Memory;
   peakRssMb: number;
+  cpu: CpuPhase[];
 }
 
 async function soak(
@@ -171,7 +227,13 @@ async function soak(
       `${label}: ${Object.values(tally.ops).reduce((a, b) => a + b, 0)} requests in ${seconds} s, ${tally.errors} errors, ` +
         `heap ${start.heapMb.toFixed(1)} → ${end.heapMb.toFixed(1)} MB, RSS ${start.rssMb.toFixed(0)} → ${end.rssMb.toFixed(0)} MB`,
     );
-    return { label, seconds, tally, start, end, peakRssMb };
+    await server.sessions.revokeAll().catch(() => 0);
+    await server.close();
+    const cpu = await cpuPhases(store, Math.max(1, seconds / 5));
+    log(
+      `${label}: ${cpu.map((p) => `${p.op} ${Math.round(p.requests / p.cpuSec)} req/CPU-s (${p.errors} errors)`).join(', ')}`,
+    );
+    return { label, seconds, tally, start, end, peakRssMb, cpu };
   } finally {
     await server.sessions.revokeAll().catch(() => 0);
     await server.close();
@@ -274,8 +336,28 @@ export default defineBenchmark({
         r.peakRssMb.toFixed(0),
       ]),
     };
+    const cpuTable: Table = {
+      title: 'One operation at a time: requests per server CPU-second (the server in its own process)',
+      columns: ['store', 'operation', 'requests', 'server CPU s', 'req/CPU-s', 'errors'],
+      rows: runs.flatMap((r) =>
+        r.cpu.map((p) => [
+          r.label,
+          p.op === 'verify' ? 'verify (GET /api/me)' : 'refresh (POST /auth/refresh)',
+          String(p.requests),
+          p.cpuSec.toFixed(2),
+          Math.round(p.requests / p.cpuSec),
+          String(p.errors),
+        ]),
+      ),
+    };
     const checks: Check[] = [];
     for (const r of runs) {
+      const phaseErrors = r.cpu.reduce((n, p) => n + p.errors, 0);
+      checks.push({
+        name: `${r.label}: the per-operation CPU phases answer only 200`,
+        pass: phaseErrors === 0,
+        detail: r.cpu.map((p) => `${p.op}: ${p.requests} requests, ${p.errors} errors`).join('; '),
+      });
       checks.push({
         name: `${r.label}: no errors`,
         pass: r.tally.errors === 0,
@@ -300,6 +382,7 @@ export default defineBenchmark({
       checks.push({ name: 'at least one store ran', pass: false, detail: notes.join('; ') });
     notes.push(
       'Login costs one scrypt hash (N=16384) by design, so logins dominate CPU; the mix is ~4% logout, ~20% refresh, the rest verify.',
+      'req/CPU-s: after the mixed load, the reference server is started again in a child process on the same store; 16 users (one session each) send only GET /api/me, then only POST /auth/refresh (X-Refresh-Token, each user following its own rotation), for a fifth of the soak time each after a 1 s warm-up; the CPU time of the child process (user + system) over each phase is the server cost.',
       'Expected 401s: after each logout the old access token is presented once more and must be refused (session_not_found).',
     );
     return {
@@ -307,7 +390,7 @@ export default defineBenchmark({
       title: 'Soak: reference server under mixed load',
       description:
         'Bounded soak of login / verify / refresh / logout against the reference server on Redis and PostgreSQL.',
-      tables: [table, memoryTable],
+      tables: [table, cpuTable, memoryTable],
       checks,
       notes,
       data: runs.map((r) => ({ ...r, tally: { ...r.tally, latencies: undefined } })),

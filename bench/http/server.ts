@@ -8,10 +8,16 @@ import { MemoryStore } from '../../src/stores/memory.js';
 import type { RedisStore } from '../../src/stores/redis/index.js';
 import { serveForParent } from '../lib/http-bench.js';
 import { startApp } from './apps.js';
-import { guardedByJwtSessions, ROUTE, SECRET, type ServerSpec, USER, type UserProfile } from './spec.js';
+import {
+  guardedByJwtSessions,
+  SIGNING_KEYS as KEYS,
+  ROUTE,
+  type ServerSpec,
+  USER,
+  type UserProfile,
+} from './spec.js';
 
 const spec = JSON.parse(process.argv[2] ?? '{}') as ServerSpec;
-const KEYS = { signing: { alg: 'HS256', key: SECRET, kid: 'http-bench' } } as const;
 
 /** The live cache serves nothing until its subscription and heartbeat work: wait for that. */
 async function waitForLiveCache(redis: RedisStore, timeoutMs = 20_000): Promise<void> {

@@ -17,6 +17,8 @@ export type Framework = (typeof FRAMEWORKS)[number];
 /**
  * How `GET /api/me` is guarded:
  * - `none`: not at all (the framework's ceiling; the same Authorization header is still sent);
+ * - `none-middleware`: no auth, but the route has one no-op async middleware (Hono: any guard makes
+ *   the route a middleware chain, which Hono and @hono/node-server answer through a slower path);
  * - `stateless` / `strict-memory` / `strict-redis` / `strict-redis-cache`: jwt-sessions'
  *   `requireAccess()` with that verify mode and store (`-cache` = RedisStore `liveCache: true`);
  * - `fastify-jwt`, `express-jwt`: the usual stateless JWT plugin of that framework;
@@ -25,6 +27,7 @@ export type Framework = (typeof FRAMEWORKS)[number];
  */
 export const AUTHS = [
   'none',
+  'none-middleware',
   'stateless',
   'strict-memory',
   'strict-redis',
@@ -59,6 +62,9 @@ export function profileOf(source: unknown): UserProfile {
 
 /** HS256 secret shared by jwt-sessions and the JWT peers, so they all verify the same token. */
 export const SECRET = 'http-bench-hs256-secret-0123456789abcdef-0123456789';
+
+/** jwt-sessions' signing key in every case (the peers verify the same token with SECRET). */
+export const SIGNING_KEYS = { signing: { alg: 'HS256', key: SECRET, kid: 'http-bench' } } as const;
 
 /** The cases guarded by jwt-sessions' own middleware. */
 export function guardedByJwtSessions(auth: Auth): boolean {

@@ -386,7 +386,8 @@ export function loadAverages(): number[] {
 }
 
 let commitCache: string | null | undefined;
-function gitCommit(): string | null {
+/** The short commit of the tree (`-dirty` with uncommitted changes), or null outside git. */
+export function gitCommit(): string | null {
   if (commitCache !== undefined) return commitCache;
   const cwd = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
   try {

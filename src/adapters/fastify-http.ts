@@ -4,6 +4,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RequestError } from '../errors.js';
+import { patchIsEmpty } from '../http/authorize.js';
 import { mergeHeaderList } from '../http/cors.js';
 import type { HttpRequest, HttpResponse, RawBody, ResponsePatch } from '../http/types.js';
 import { nodeHeaderReader } from './node.js';
@@ -25,7 +26,10 @@ export function fastifyHttpRequest(request: FastifyRequest): HttpRequest {
     method: request.method,
     url: request.url,
     header: nodeHeaderReader(request.raw),
-    ip: request.ip,
+    // Lazy: only login/refresh record it, and Fastify's getter may run its proxy logic.
+    get ip() {
+      return request.ip;
+    },
     async readBody() {
       const body: unknown = request.body;
       if (body === undefined || body === null) return null;
@@ -40,6 +44,7 @@ export function fastifyHttpRequest(request: FastifyRequest): HttpRequest {
 
 /** Adds a patch's headers (merging list headers) and cookies to a reply. */
 export function applyFastifyPatch(reply: FastifyReply, patch: ResponsePatch): void {
+  if (patchIsEmpty(patch)) return;
   for (const [name, value] of Object.entries(patch.headers)) {
     if (name === 'vary' || name === 'access-control-expose-headers') {
       const existing = reply.getHeader(name);

@@ -13,16 +13,16 @@ import type { IncomingMessage } from 'node:http';
 import type { Context, MiddlewareHandler } from 'hono';
 import { Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
-import { checkAuthorizeOptions } from '../http/authorize.js';
+import { checkAuthorizeOptions, patchIsEmpty } from '../http/authorize.js';
 import { mergeHeaderList } from '../http/cors.js';
 import { refusedRequest, reportError } from '../http/errors.js';
 import type { HttpOptions } from '../http/options.js';
 import { createSessionRoutes, type SessionRoutesOptions } from '../http/routes.js';
 import { type SessionHttp, toSessionHttp } from '../http/session-http.js';
-import type { AuthorizeOptions, HttpRequest, JwtSession, ResponsePatch } from '../http/types.js';
+import type { AuthorizeOptions, HttpRequest, JwtSession, RawBody, ResponsePatch } from '../http/types.js';
 import type { Sessions } from '../session/engine.js';
-import { nodeHeaderReader } from './node.js';
-import { toWebResponse, webHttpRequest } from './web.js';
+import { readNodeHeader } from './node.js';
+import { readWebRequestBody, toWebResponse } from './web.js';
 
 /** Hono environment of routes guarded by the middleware: `c.get('jwtSession')` is typed. */
 export type JwtSessionsEnv = { Variables: { jwtSession: JwtSession } };
@@ -44,20 +44,49 @@ const nodeSocketIp: IpResolver = (c) => {
 };
 
 /**
- * On `@hono/node-server` the headers are read from Node's own request: a Fetch `Headers` object
- * costs more to build and query than the whole token verification. Elsewhere, the Web `Request`'s.
+ * A Hono context as an `HttpRequest`, one object per request (no closures). On
+ * `@hono/node-server` the headers are read from Node's own request: a Fetch `Headers` object costs
+ * more to build and query than the whole token verification. Elsewhere, the Web `Request`'s.
  */
-function headerReader(c: Context): (name: string) => string | undefined {
-  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-  if (incoming?.headers !== undefined && Array.isArray(incoming.rawHeaders))
-    return nodeHeaderReader(incoming);
-  const headers = c.req.raw.headers;
-  return (name) => headers.get(name) ?? undefined;
+class HonoHttpRequest implements HttpRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly #c: Context;
+  readonly #getIp: IpResolver;
+  readonly #incoming: IncomingMessage | undefined;
+
+  constructor(c: Context, getIp: IpResolver) {
+    const raw = c.req.raw;
+    this.method = raw.method;
+    this.url = raw.url;
+    this.#c = c;
+    this.#getIp = getIp;
+    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+    this.#incoming =
+      incoming?.headers !== undefined && Array.isArray(incoming.rawHeaders) ? incoming : undefined;
+  }
+
+  header(name: string): string | undefined {
+    if (this.#incoming !== undefined) return readNodeHeader(this.#incoming, name);
+    return this.#c.req.raw.headers.get(name) ?? undefined;
+  }
+
+  get ip(): string | null {
+    try {
+      return this.#getIp(this.#c) ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  readBody(limit: number): Promise<RawBody> {
+    return readWebRequestBody(this.#c.req.raw, limit);
+  }
 }
 
 /** A Hono context as an `HttpRequest`. */
 export function honoHttpRequest(c: Context, getIp: IpResolver = nodeSocketIp): HttpRequest {
-  return webHttpRequest(c.req.raw, () => getIp(c), headerReader(c));
+  return new HonoHttpRequest(c, getIp);
 }
 
 export { toWebResponse };
@@ -110,7 +139,7 @@ export function createHonoMiddleware(
       return toWebResponse(http.errorResponse(error, request));
     }
     await next();
-    if (patch.cookies.length > 0 || Object.keys(patch.headers).length > 0) applyHonoPatch(c, patch);
+    if (!patchIsEmpty(patch)) applyHonoPatch(c, patch);
     return undefined;
   };
 }

@@ -16,7 +16,7 @@
  * `runtime: 'nodejs'` on Next 15.5+). The Edge runtime cannot verify a token with this library.
  */
 import { ConfigurationError, RequestError } from '../errors.js';
-import { checkAuthorizeOptions } from '../http/authorize.js';
+import { checkAuthorizeOptions, patchIsEmpty } from '../http/authorize.js';
 import { createRouteDispatcher } from '../http/dispatch.js';
 import { isAnsweredError } from '../http/errors.js';
 import type { HttpOptions } from '../http/options.js';
@@ -101,7 +101,7 @@ function malformedUrl(request: Request): RequestError | null {
 
 /** Adds a patch to a handler's response; a response with immutable headers is copied first. */
 function patchResponse(response: Response, patch: ResponsePatch): Response {
-  if (patch.cookies.length === 0 && Object.keys(patch.headers).length === 0) return response;
+  if (patchIsEmpty(patch)) return response;
   try {
     applyWebPatch(response.headers, patch);
     return response;

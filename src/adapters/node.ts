@@ -3,6 +3,7 @@
  * `HttpResponse` / `ResponsePatch` onto a `ServerResponse`.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { patchIsEmpty } from '../http/authorize.js';
 import { mergeHeaderList } from '../http/cors.js';
 import type { HttpResponse, ResponsePatch } from '../http/types.js';
 
@@ -19,28 +20,31 @@ const FIRST_ONLY: ReadonlySet<string> = new Set([
 
 /** A header reader over Node's parsed headers (lower-case names). */
 export function nodeHeaderReader(req: IncomingMessage): (name: string) => string | undefined {
-  return (name) => {
-    const value = req.headers[name];
-    if (value === undefined) return undefined;
-    if (Array.isArray(value)) return value.join(', ');
-    if (FIRST_ONLY.has(name)) {
-      const raw = req.rawHeaders;
-      let count = 0;
+  return (name) => readNodeHeader(req, name);
+}
+
+/** `nodeHeaderReader(req)(name)` without the closure, for request views built per request. */
+export function readNodeHeader(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  if (value === undefined) return undefined;
+  if (Array.isArray(value)) return value.join(', ');
+  if (FIRST_ONLY.has(name)) {
+    const raw = req.rawHeaders;
+    let count = 0;
+    for (let i = 0; i < raw.length; i += 2) {
+      const key = raw[i]!;
+      if (key.length === name.length && key.toLowerCase() === name) count++;
+    }
+    if (count > 1) {
+      const values: string[] = [];
       for (let i = 0; i < raw.length; i += 2) {
         const key = raw[i]!;
-        if (key.length === name.length && key.toLowerCase() === name) count++;
+        if (key.length === name.length && key.toLowerCase() === name) values.push(raw[i + 1]!);
       }
-      if (count > 1) {
-        const values: string[] = [];
-        for (let i = 0; i < raw.length; i += 2) {
-          const key = raw[i]!;
-          if (key.length === name.length && key.toLowerCase() === name) values.push(raw[i + 1]!);
-        }
-        return values.join(', ');
-      }
+      return values.join(', ');
     }
-    return value;
-  };
+  }
+  return value;
 }
 
 function appendCookies(res: ServerResponse, cookies: readonly string[]): void {
@@ -52,7 +56,7 @@ function appendCookies(res: ServerResponse, cookies: readonly string[]): void {
 
 /** Adds a patch's headers (merging list headers) and cookies to a response not yet sent. */
 export function applyNodePatch(res: ServerResponse, patch: ResponsePatch): void {
-  if (res.headersSent) return;
+  if (res.headersSent || patchIsEmpty(patch)) return;
   for (const [name, value] of Object.entries(patch.headers)) {
     if (name === 'vary' || name === 'access-control-expose-headers') {
       const existing = res.getHeader(name);

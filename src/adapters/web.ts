@@ -4,7 +4,7 @@
  */
 import { readWebStream } from '../http/body.js';
 import { mergeHeaderList } from '../http/cors.js';
-import type { HttpRequest, HttpResponse, ResponsePatch } from '../http/types.js';
+import type { HttpRequest, HttpResponse, RawBody, ResponsePatch } from '../http/types.js';
 
 /**
  * A Web `Request` as an `HttpRequest`; `ip` is what the runtime reports (resolved lazily). `header`
@@ -26,12 +26,15 @@ export function webHttpRequest(
         return null;
       }
     },
-    async readBody(limit) {
-      if (request.bodyUsed) return null;
-      const bytes = await readWebStream(request.body, limit);
-      return bytes === null || bytes.length === 0 ? null : { bytes };
-    },
+    readBody: (limit) => readWebRequestBody(request, limit),
   };
+}
+
+/** `HttpRequest.readBody` of a Web `Request`: its bytes, null when it has none or was read already. */
+export async function readWebRequestBody(request: Request, limit: number): Promise<RawBody> {
+  if (request.bodyUsed) return null;
+  const bytes = await readWebStream(request.body, limit);
+  return bytes === null || bytes.length === 0 ? null : { bytes };
 }
 
 /** Adds a patch's headers (merging list headers) and cookies to `headers`. */

@@ -11,7 +11,7 @@
 import { ConfigurationError, DpopError, SessionError, TokenFormatError } from '../errors.js';
 import type { Sessions } from '../session/engine.js';
 import type { DpopRequest } from '../session/operations/dpop-binding.js';
-import type { AccessClaims, RefreshClaims } from '../session/types.js';
+import type { AccessClaims, RefreshClaims, VerifyAccessOptions } from '../session/types.js';
 import { csrfForCookieRequest, needsCsrf } from './csrf.js';
 import { findDpopAccessToken, nonceHeader, sessionDpop } from './dpop.js';
 import { NO_STORE } from './errors.js';
@@ -32,6 +32,13 @@ const TRANSPORTS: ReadonlySet<string> = new Set(['header', 'cookie', 'any']);
 const KINDS: ReadonlySet<string> = new Set(['access', 'refresh', 'refresh_by_access']);
 
 export const emptyPatch = (): ResponsePatch => ({ headers: {}, cookies: [] });
+
+/** True when a patch adds nothing (the usual case): adapters then skip applying it. No allocation. */
+export function patchIsEmpty(patch: ResponsePatch): boolean {
+  if (patch.cookies.length > 0) return false;
+  for (const _ in patch.headers) return false;
+  return true;
+}
 
 /** Validates authorize options once (middleware factories call it when they are created). */
 export function checkAuthorizeOptions(options: AuthorizeOptions): void {
@@ -82,12 +89,13 @@ export async function authorize(
   }
   const csrf = needsCsrf(request, found.transport) ? csrfForCookieRequest(request, config) : undefined;
   const mode = options.mode ?? config.mode;
-  const verified = await sessions.verifyAccess(found.token, {
-    ...(mode !== undefined && { mode }),
-    ...(options.claims !== undefined && { claims: options.claims }),
-    ...(csrf !== undefined && { csrf }),
-    ...(dpop !== undefined && { dpop }),
-  });
+  // Built by assignment, not object spreads: this runs on every authorized request.
+  const verifyOptions: VerifyAccessOptions = {};
+  if (mode !== undefined) verifyOptions.mode = mode;
+  if (options.claims !== undefined) verifyOptions.claims = options.claims;
+  if (csrf !== undefined) verifyOptions.csrf = csrf;
+  if (dpop !== undefined) verifyOptions.dpop = dpop;
+  const verified = await sessions.verifyAccess(found.token, verifyOptions);
   if (options.dpop === 'required' && verified.claims.cnf === undefined) {
     throw new DpopError('dpop_proof_missing', 'presence', 'this route needs a DPoP-bound access token');
   }

@@ -18,13 +18,13 @@ function fromHeader(
   request: HttpRequest,
   config: HttpConfig,
   name: string,
-  parse: (v: string) => HeaderToken,
+  parse: (v: string, config: HttpConfig) => HeaderToken,
 ) {
   const value = request.header(name);
   if (value !== undefined && value.length > config.maxHeaderBytes) {
     throw new TokenFormatError('token_too_large', `${name} header is too large`);
   }
-  const parsed = value === undefined ? ({ kind: 'absent' } as const) : parse(value);
+  const parsed = value === undefined ? ({ kind: 'absent' } as const) : parse(value, config);
   if (parsed.kind === 'malformed') throw new TokenFormatError('token_malformed', parsed.reason);
   if (parsed.kind === 'token' && parsed.token.length > config.maxTokenBytes) {
     throw new TokenFormatError('token_too_large', 'token is too large');
@@ -60,7 +60,7 @@ function find(
   config: HttpConfig,
   transport: Transport,
   headerName: string,
-  parse: (value: string) => HeaderToken,
+  parse: (value: string, config: HttpConfig) => HeaderToken,
   cookie: CookieConfig,
   what: string,
 ): FoundToken {
@@ -75,12 +75,24 @@ function find(
   throw new TokenFormatError('token_missing', `${what} token missing`);
 }
 
+/** Parses the access header: `Authorization` (with the ignored schemes) or a bare token header. */
+function parseAccessHeader(value: string, config: HttpConfig): HeaderToken {
+  return config.accessHeaderIsAuthorization
+    ? parseAuthorization(value, config.ignoredSchemes)
+    : parseTokenHeader(value);
+}
+
 /** The access token: `Authorization: Bearer` (or the configured header), then the access cookie. */
 export function findAccessToken(request: HttpRequest, config: HttpConfig, transport: Transport): FoundToken {
-  const parse = config.accessHeaderIsAuthorization
-    ? (value: string) => parseAuthorization(value, config.ignoredSchemes)
-    : parseTokenHeader;
-  return find(request, config, transport, config.accessHeader, parse, config.accessCookie, 'access');
+  return find(
+    request,
+    config,
+    transport,
+    config.accessHeader,
+    parseAccessHeader,
+    config.accessCookie,
+    'access',
+  );
 }
 
 /** The refresh token: `X-Refresh-Token` (bare or Bearer), then the refresh cookie. */

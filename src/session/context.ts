@@ -5,7 +5,7 @@
  */
 import { InvalidPayloadError, JwtSessionsError, SessionError, StoreUnavailableError } from '../errors.js';
 import type { Store, StoredSession } from '../stores/store.js';
-import type { JwtCodec, VerifiedJwt } from '../tokens/index.js';
+import type { JwtCodec, VerifiedJwt, VerifyOptions } from '../tokens/index.js';
 import type { EngineConfig } from './config.js';
 import { maskCsrfSecret } from './csrf.js';
 import { encodeState, type SessionState } from './state.js';
@@ -31,13 +31,18 @@ export class EngineContext {
     try {
       return await operation();
     } catch (error) {
-      const failure =
-        error instanceof JwtSessionsError
-          ? error
-          : new StoreUnavailableError('session store unavailable', { cause: error });
-      this.#report(failure);
-      throw failure;
+      throw this.#storeFailure(error);
     }
+  }
+
+  /** A store call's error as callers see it (typed, or store_unavailable), reported to onError. */
+  #storeFailure(error: unknown): JwtSessionsError {
+    const failure =
+      error instanceof JwtSessionsError
+        ? error
+        : new StoreUnavailableError('session store unavailable', { cause: error });
+    this.#report(failure);
+    return failure;
   }
 
   #report(error: JwtSessionsError): void {
@@ -55,7 +60,13 @@ export class EngineContext {
 
   /** The live session, or `session_not_found`. */
   async require(sessionId: string, now: number): Promise<StoredSession> {
-    const record = await this.get(sessionId, now);
+    // storeCall inlined: this read is on every strict verification, one async frame instead of three.
+    let record: StoredSession | null;
+    try {
+      record = await this.store.get(sessionId, now);
+    } catch (error) {
+      throw this.#storeFailure(error);
+    }
     if (record === null) throw new SessionError('session_not_found', 'session not found, expired or revoked');
     return record;
   }
@@ -76,13 +87,15 @@ export class EngineContext {
     ignoreExpiration: boolean,
     expected?: Record<string, unknown>,
   ): VerifiedJwt {
-    const verified = this.codec.verify(token, {
+    // Built by assignment, not a spread: this runs on every verification.
+    const options: VerifyOptions = {
       typ,
       now: this.clock() / 1000,
       maxLifetime: typ === 'at+jwt' ? this.config.accessTtl : this.config.refreshTtl,
       ignoreExpiration,
-      ...(expected !== undefined && { expected }),
-    });
+    };
+    if (expected !== undefined) options.expected = expected;
+    const verified = this.codec.verify(token, options);
     const { sid, jti } = verified.payload;
     if (
       typeof sid !== 'string' ||

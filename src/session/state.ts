@@ -55,6 +55,23 @@ export interface SessionState {
   k?: string;
 }
 
+/** Decoded states by record object, with the `data` they were decoded from. */
+const decodedStates = new WeakMap<object, { data: string; state: SessionState }>();
+
+/**
+ * `decodeState(record.data)`, decoded once per record object: the stores hand out the same record
+ * object until the session changes (a new version or a touch stores a new object), so verifying
+ * with a cached record parses nothing. Checked against `data` in case a store reuses the object.
+ * The state is frozen: it is shared by every call that reads this record.
+ */
+export function recordState(record: { readonly data: string }): SessionState {
+  const cached = decodedStates.get(record);
+  if (cached !== undefined && cached.data === record.data) return cached.state;
+  const state = Object.freeze(decodeState(record.data));
+  decodedStates.set(record, { data: record.data, state });
+  return state;
+}
+
 export function encodeState(state: SessionState): string {
   return JSON.stringify(state);
 }

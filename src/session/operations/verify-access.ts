@@ -3,7 +3,7 @@ import type { StoredSession } from '../../stores/store.js';
 import type { EngineContext } from '../context.js';
 import { csrfTokenMatches } from '../csrf.js';
 import { randomId } from '../ids.js';
-import { decodeState, type SessionState } from '../state.js';
+import { recordState, type SessionState } from '../state.js';
 import type { AccessClaims, Payload, VerifiedAccess, VerifyAccessOptions } from '../types.js';
 import { isPlainObject } from '../validate.js';
 import { accessTokenJkt, requireBoundProof } from './dpop-binding.js';
@@ -35,7 +35,7 @@ export async function verifyAccess<P extends Payload>(
   }
 
   const record = await ctx.require(claims.sid, now);
-  const state = decodeState(record.data);
+  const state = recordState(record);
   if (mode !== 'stateless') {
     const current = claims.jti === state.a || (claims.jti === state.pa && now < state.pau);
     if (!current || record.accessRevoked) {

@@ -60,6 +60,8 @@ interface Entry {
   storedAt: number;
   /** `echoesBefore` of the operation that brought it: the own-touch echoes it already reflects. */
   echoesBefore: number;
+  /** `#placements` when it was last (re)inserted at the most recent end of `#entries`. */
+  placedAt: number;
 }
 
 /** An own touch whose invalidation has not come back yet; `seq` numbers registrations. */
@@ -116,6 +118,8 @@ export class LiveCache {
   readonly #maxSilence: number;
   readonly #instance = randomBytes(9).toString('base64url');
   readonly #entries = new Map<string, Entry>();
+  /** Insertions at the recent end of `#entries` so far: how far an entry has drifted toward eviction. */
+  #placements = 0;
   readonly #pending = new Map<string, Set<ReadTicket>>();
   /**
    * Own touches whose invalidation has not come back yet, per id in registration order. Touches
@@ -220,10 +224,18 @@ export class LiveCache {
       return undefined;
     }
     this.#stats.hits++;
-    // Refresh recency (Map keeps insertion order: the first key is the least recently used).
-    this.#entries.delete(id);
-    if (entry.session.expiresAt <= now) return null;
-    this.#entries.set(id, entry);
+    if (entry.session.expiresAt <= now) {
+      this.#entries.delete(id);
+      return null;
+    }
+    // Refresh recency (Map keeps insertion order: the first key is the least recently used), but
+    // only once the entry is in the older half: fewer than size/2 placements since its own, it is
+    // far from eviction, and a hot session then costs no Map delete + set per hit.
+    if (this.#placements - entry.placedAt > this.#entries.size >> 1) {
+      this.#entries.delete(id);
+      entry.placedAt = ++this.#placements;
+      this.#entries.set(id, entry);
+    }
     return entry.session;
   }
 
@@ -275,6 +287,7 @@ export class LiveCache {
       session: Object.freeze({ ...session }),
       storedAt: Date.now(),
       echoesBefore: ticket.echoesBefore,
+      placedAt: ++this.#placements,
     });
     if (echo !== undefined && !ticket.changes.some((change) => sameChange(change, echo))) {
       this.#expectEcho(session.id, echo);
