@@ -57,7 +57,7 @@ export interface SessionClientOptions {
   /**
    * True: DPoP (SPEC §9). Logins send a proof by this browser's non-extractable key, so the server
    * binds the session to it; every refresh and every request of a bound session then carries a
-   * fresh proof. Needs WebCrypto (a secure context). See docs/dpop-client.md.
+   * fresh proof. Needs WebCrypto (a secure context). See the README section "DPoP (sender-constrained sessions)".
    */
   dpop?: boolean;
   onEvent?: (event: SessionEvent) => void;
