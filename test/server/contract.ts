@@ -24,6 +24,7 @@ const TOKEN_FIELDS = [
   'access_expires_at',
   'refresh_expires_at',
   'session_id',
+  'token_type',
 ];
 
 export function serverContract(target: StoreTarget): void {
@@ -69,7 +70,7 @@ export function serverContract(target: StoreTarget): void {
     expect(reply.body.access_token).toBeUndefined();
     expect(reply.body.refresh_token).toBeUndefined();
     expect(Object.keys(reply.body).sort()).toEqual(
-      ['csrf', 'access_expires_at', 'refresh_expires_at', 'session_id'].sort(),
+      ['csrf', 'access_expires_at', 'refresh_expires_at', 'session_id', 'token_type'].sort(),
     );
     expect(reply.headers.get('authorization')).toBeNull();
     const access = reply.cookies.get('jwt_access');
@@ -227,7 +228,7 @@ export function serverContract(target: StoreTarget): void {
     expect(list.map((s) => s.id).sort()).toEqual([phone.session_id, laptop.session_id].sort());
     for (const s of list) {
       expect(Object.keys(s).sort()).toEqual(
-        ['id', 'created_at', 'last_used_at', 'expires_at', 'ip', 'user_agent', 'current'].sort(),
+        ['id', 'created_at', 'last_used_at', 'expires_at', 'ip', 'user_agent', 'jkt', 'current'].sort(),
       );
       for (const field of ['created_at', 'last_used_at', 'expires_at']) expect(isIso(s[field])).toBe(true);
       expect(s.ip).toMatch(/^(::ffff:)?127\.0\.0\.1$|^::1$/);
