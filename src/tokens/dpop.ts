@@ -20,7 +20,7 @@
  * Replay (`jti` seen before) is the store's part: see {@link assertProofUnused}.
  */
 import { Buffer } from 'node:buffer';
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { hash, timingSafeEqual } from 'node:crypto';
 import { ConfigurationError, DpopError, type DpopErrorCode, InvalidPayloadError } from '../errors.js';
 import { decodeAsciiBase64url } from './base64url.js';
 import { normalizeHtu } from './dpop-htu.js';
@@ -107,7 +107,8 @@ export function accessTokenHash(token: string): string {
   if (typeof token !== 'string' || token.length === 0) {
     throw new InvalidPayloadError('access token must be a non-empty string');
   }
-  return createHash('sha256').update(token, 'utf8').digest('base64url');
+  // One-shot `hash` (Node >= 20.12): no Hash object per call, on every bound request.
+  return hash('sha256', token, 'base64url');
 }
 
 function boundedSeconds(value: number | undefined, fallback: number, max: number, name: string): number {
@@ -327,7 +328,7 @@ export function verifyDpopProof(proof: unknown, options: DpopVerifyOptions): Ver
     alg,
     jwk: key.jwk,
     nonce,
-    replayKey: createHash('sha256').update(`${key.jkt}.${jti}`, 'utf8').digest('base64url'),
+    replayKey: hash('sha256', `${key.jkt}.${jti}`, 'base64url'),
     // The last instant the proof is accepted is iat + maxAge + skew; the entry outlives it by 1 ms.
     replayUntil: Math.ceil((iat + maxAge + skew) * 1000) + 1,
   };
