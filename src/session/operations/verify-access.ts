@@ -1,7 +1,7 @@
-import { ForbiddenError, InvalidPayloadError, SessionError } from '../../errors.js';
+import { InvalidPayloadError, SessionError } from '../../errors.js';
 import type { StoredSession } from '../../stores/store.js';
 import type { EngineContext } from '../context.js';
-import { csrfTokenMatches } from '../csrf.js';
+import { requireCsrfToken } from '../csrf.js';
 import { randomId } from '../ids.js';
 import { recordState, type SessionState } from '../state.js';
 import type { AccessClaims, Payload, VerifiedAccess, VerifyAccessOptions } from '../types.js';
@@ -86,9 +86,7 @@ function checkRecord<P extends Payload>(
       throw new SessionError('access_revoked', 'access token revoked or superseded');
     }
   }
-  if (csrf !== undefined && !csrfTokenMatches(state.c, csrf)) {
-    throw new ForbiddenError('csrf_invalid', 'CSRF token missing or invalid');
-  }
+  if (csrf !== undefined) requireCsrfToken(state.c, csrf);
   const result: VerifiedAccess<P> = { claims, sessionId: record.id, namespace: record.namespace };
   const touchDue = now - record.lastUsedAt >= ctx.config.touchIntervalMs;
   const renew = slideDue && claims.jti === state.a && !record.accessRevoked;
