@@ -21,10 +21,10 @@ import { frameworkRequestError, isAnsweredError } from '../http/errors.js';
 import type { HttpOptions } from '../http/options.js';
 import { createSessionRoutes, type SessionRoutes, type SessionRoutesOptions } from '../http/routes.js';
 import { type SessionHttp, toSessionHttp } from '../http/session-http.js';
-import type { AuthorizeOptions, HttpRequest, JwtSession } from '../http/types.js';
+import type { Authorized, AuthorizeOptions, HttpRequest, JwtSession, RawBody } from '../http/types.js';
 import type { Sessions } from '../session/engine.js';
 import { type SessionGuards, sessionGuards } from './guards.js';
-import { applyNodePatch, nodeHeaderReader, sendNodeResponse } from './node.js';
+import { applyNodePatch, readNodeHeader, sendNodeResponse } from './node.js';
 
 declare global {
   namespace Express {
@@ -38,25 +38,41 @@ declare global {
 /** The parts of an Express request the adapter reads (Express 4 and 5 alike). */
 type ExpressLikeRequest = IncomingMessage & { ip?: string | undefined; body?: unknown; originalUrl?: string };
 
+/** An Express request as an `HttpRequest`: a class, so nothing per request is a closure. */
+class ExpressHttpRequest implements HttpRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly #req: ExpressLikeRequest;
+
+  constructor(req: ExpressLikeRequest) {
+    this.#req = req;
+    this.method = req.method ?? 'GET';
+    this.url = req.originalUrl ?? req.url ?? '/';
+  }
+
+  header(name: string): string | undefined {
+    return readNodeHeader(this.#req, name);
+  }
+
+  // Lazy: Express's `ip` getter runs proxy-addr each time, and only login/refresh record it.
+  get ip(): string | null {
+    return this.#req.ip ?? this.#req.socket?.remoteAddress ?? null;
+  }
+
+  async readBody(limit: number): Promise<RawBody> {
+    const req = this.#req;
+    // A body parser (express.json()) consumed the stream already: use what it produced.
+    if (req.readableEnded || (req as { _body?: unknown })._body === true) {
+      return req.body === undefined ? null : { parsed: req.body };
+    }
+    const bytes = await readNodeStream(req, limit);
+    return bytes.length === 0 ? null : { bytes };
+  }
+}
+
 /** An Express request as an `HttpRequest`. */
 export function expressHttpRequest(req: ExpressLikeRequest): HttpRequest {
-  return {
-    method: req.method ?? 'GET',
-    url: req.originalUrl ?? req.url ?? '/',
-    header: nodeHeaderReader(req),
-    // Lazy: Express's `ip` getter runs proxy-addr each time, and only login/refresh record it.
-    get ip() {
-      return req.ip ?? req.socket?.remoteAddress ?? null;
-    },
-    async readBody(limit) {
-      // A body parser (express.json()) consumed the stream already: use what it produced.
-      if (req.readableEnded || (req as { _body?: unknown })._body === true) {
-        return req.body === undefined ? null : { parsed: req.body };
-      }
-      const bytes = await readNodeStream(req, limit);
-      return bytes.length === 0 ? null : { bytes };
-    },
-  };
+  return new ExpressHttpRequest(req);
 }
 
 /** Builds a middleware: authorize, set `req.jwtSession`, patch the response — or answer the error. */
@@ -64,15 +80,29 @@ export function createExpressMiddleware(http: SessionHttp, options: AuthorizeOpt
   checkAuthorizeOptions(options);
   return (req: Request, res: Response, next: NextFunction) => {
     const httpRequest = expressHttpRequest(req);
-    http.authorize(httpRequest, options).then(
-      ({ session, patch }) => {
-        req.jwtSession = session;
-        applyNodePatch(res, patch);
-        next();
-      },
+    let authorized: Authorized | Promise<Authorized>;
+    try {
+      authorized = http.authorizeEager(httpRequest, options);
+    } catch (error) {
+      sendNodeResponse(res, http.errorResponse(error, httpRequest));
+      return;
+    }
+    // Answered at once (stateless, or the store had the session at hand): no promise hop.
+    if (!(authorized instanceof Promise)) {
+      proceed(req, res, next, authorized);
+      return;
+    }
+    authorized.then(
+      (value) => proceed(req, res, next, value),
       (error: unknown) => sendNodeResponse(res, http.errorResponse(error, httpRequest)),
     );
   };
+}
+
+function proceed(req: Request, res: Response, next: NextFunction, { session, patch }: Authorized): void {
+  req.jwtSession = session;
+  applyNodePatch(res, patch);
+  next();
 }
 
 /** Express middleware for the ready-made routes; mount it under a prefix: `app.use('/auth', …)`. */

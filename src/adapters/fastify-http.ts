@@ -7,7 +7,7 @@ import { RequestError } from '../errors.js';
 import { patchIsEmpty } from '../http/authorize.js';
 import { mergeHeaderList } from '../http/cors.js';
 import type { HttpRequest, HttpResponse, RawBody, ResponsePatch } from '../http/types.js';
-import { nodeHeaderReader } from './node.js';
+import { readNodeHeader } from './node.js';
 
 export const BODY = Symbol('jwt-sessions.body');
 
@@ -20,26 +20,41 @@ function isDeferredBody(value: unknown): value is DeferredBody {
   return typeof value === 'object' && value !== null && BODY in value;
 }
 
+/** A Fastify request as an `HttpRequest`: a class, so nothing per request is a closure. */
+class FastifyHttpRequest implements HttpRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly #request: FastifyRequest;
+
+  constructor(request: FastifyRequest) {
+    this.#request = request;
+    this.method = request.method;
+    this.url = request.url;
+  }
+
+  header(name: string): string | undefined {
+    return readNodeHeader(this.#request.raw, name);
+  }
+
+  // Lazy: only login/refresh record it, and Fastify's getter may run its proxy logic.
+  get ip(): string {
+    return this.#request.ip;
+  }
+
+  async readBody(): Promise<RawBody> {
+    const body: unknown = this.#request.body;
+    if (body === undefined || body === null) return null;
+    if (isDeferredBody(body)) {
+      if (body.result instanceof RequestError) throw body.result;
+      return body.result;
+    }
+    return { parsed: body };
+  }
+}
+
 /** A Fastify request as an `HttpRequest`. */
 export function fastifyHttpRequest(request: FastifyRequest): HttpRequest {
-  return {
-    method: request.method,
-    url: request.url,
-    header: nodeHeaderReader(request.raw),
-    // Lazy: only login/refresh record it, and Fastify's getter may run its proxy logic.
-    get ip() {
-      return request.ip;
-    },
-    async readBody() {
-      const body: unknown = request.body;
-      if (body === undefined || body === null) return null;
-      if (isDeferredBody(body)) {
-        if (body.result instanceof RequestError) throw body.result;
-        return body.result;
-      }
-      return { parsed: body };
-    },
-  };
+  return new FastifyHttpRequest(request);
 }
 
 /** Adds a patch's headers (merging list headers) and cookies to a reply. */

@@ -87,7 +87,9 @@ export function createFastifyHook(http: SessionHttp, options: AuthorizeOptions =
   return async function jwtSessionHook(request, reply) {
     const httpRequest = fastifyHttpRequest(request);
     try {
-      const { session, patch } = await http.authorize(httpRequest, options);
+      const answer = http.authorizeEager(httpRequest, options);
+      // Answered at once (stateless, or the store had the session at hand): no await.
+      const { session, patch } = answer instanceof Promise ? await answer : answer;
       request.jwtSession = session;
       applyFastifyPatch(reply, patch);
     } catch (error) {

@@ -132,7 +132,9 @@ export function createHonoMiddleware(
     const request = honoHttpRequest(c, getIp);
     let patch: ResponsePatch;
     try {
-      const authorized = await http.authorize(request, options);
+      const answer = http.authorizeEager(request, options);
+      // Answered at once (stateless, or the store had the session at hand): no await.
+      const authorized = answer instanceof Promise ? await answer : answer;
       c.set('jwtSession', authorized.session);
       patch = authorized.patch;
     } catch (error) {

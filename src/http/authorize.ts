@@ -11,7 +11,13 @@
 import { ConfigurationError, DpopError, SessionError, TokenFormatError } from '../errors.js';
 import type { Sessions } from '../session/engine.js';
 import type { DpopRequest } from '../session/operations/dpop-binding.js';
-import type { AccessClaims, RefreshClaims, VerifyAccessOptions } from '../session/types.js';
+import type {
+  AccessClaims,
+  Payload,
+  RefreshClaims,
+  VerifiedAccess,
+  VerifyAccessOptions,
+} from '../session/types.js';
 import { csrfForCookieRequest, needsCsrf } from './csrf.js';
 import { findDpopAccessToken, nonceHeader, sessionDpop } from './dpop.js';
 import { NO_STORE } from './errors.js';
@@ -64,7 +70,50 @@ export async function authorize(
   request: HttpRequest,
   options: AuthorizeOptions = {},
 ): Promise<Authorized> {
+  return authorizeEager(sessions, config, request, options);
+}
+
+/**
+ * `authorize`, answered synchronously (or thrown) when nothing needs I/O — a stateless check, or a
+ * strict one the store answers at once — else a promise. Adapters call it with options checked
+ * once (`checkAuthorizeOptions`) and skip the promise hop on the common path.
+ */
+export function authorizeEager(
+  sessions: Sessions,
+  config: HttpConfig,
+  request: HttpRequest,
+  options: AuthorizeOptions,
+): Authorized | Promise<Authorized> {
   const kind: AuthorizeKind = options.kind ?? 'access';
+  if (kind !== 'access') return authorizeRenewal(sessions, config, request, options, kind);
+  const transport: Transport = options.transport ?? 'any';
+  let found: FoundToken;
+  let dpop: DpopRequest | undefined;
+  if (config.dpop === null) found = findAccessToken(request, config, transport);
+  else ({ found, dpop } = findDpopAccessToken(request, config, config.dpop, transport));
+  const csrf = needsCsrf(request, found.transport) ? csrfForCookieRequest(request, config) : undefined;
+  const mode = options.mode ?? config.mode;
+  // Built by assignment, not object spreads: this runs on every authorized request.
+  const verifyOptions: VerifyAccessOptions = {};
+  if (mode !== undefined) verifyOptions.mode = mode;
+  if (options.claims !== undefined) verifyOptions.claims = options.claims;
+  if (csrf !== undefined) verifyOptions.csrf = csrf;
+  if (dpop !== undefined) verifyOptions.dpop = dpop;
+  const verified = sessions.verifyAccessEager(found.token, verifyOptions);
+  if (verified instanceof Promise) {
+    return verified.then((v) => accessAuthorized(sessions, config, request, options, found, dpop, v));
+  }
+  return accessAuthorized(sessions, config, request, options, found, dpop, verified);
+}
+
+/** The refresh kinds: always a store read (and no hot path). */
+async function authorizeRenewal(
+  sessions: Sessions,
+  config: HttpConfig,
+  request: HttpRequest,
+  options: AuthorizeOptions,
+  kind: 'refresh' | 'refresh_by_access',
+): Promise<Authorized> {
   const transport: Transport = options.transport ?? 'any';
   if (kind === 'refresh') {
     return {
@@ -77,30 +126,31 @@ export async function authorize(
       patch: emptyPatch(),
     };
   }
-  let found: FoundToken;
-  let dpop: DpopRequest | undefined;
-  if (config.dpop === null) found = findAccessToken(request, config, transport);
-  else ({ found, dpop } = findDpopAccessToken(request, config, config.dpop, transport));
-  if (kind === 'refresh_by_access') {
-    return {
-      session: await authorizeRefreshByAccess(sessions, config, request, found, options),
-      patch: emptyPatch(),
-    };
-  }
-  const csrf = needsCsrf(request, found.transport) ? csrfForCookieRequest(request, config) : undefined;
-  const mode = options.mode ?? config.mode;
-  // Built by assignment, not object spreads: this runs on every authorized request.
-  const verifyOptions: VerifyAccessOptions = {};
-  if (mode !== undefined) verifyOptions.mode = mode;
-  if (options.claims !== undefined) verifyOptions.claims = options.claims;
-  if (csrf !== undefined) verifyOptions.csrf = csrf;
-  if (dpop !== undefined) verifyOptions.dpop = dpop;
-  const verified = await sessions.verifyAccess(found.token, verifyOptions);
+  const found =
+    config.dpop === null
+      ? findAccessToken(request, config, transport)
+      : findDpopAccessToken(request, config, config.dpop, transport).found;
+  return {
+    session: await authorizeRefreshByAccess(sessions, config, request, found, options),
+    patch: emptyPatch(),
+  };
+}
+
+/** The session and response patch of a verified access token (a renewed cookie needs a store read). */
+function accessAuthorized(
+  sessions: Sessions,
+  config: HttpConfig,
+  request: HttpRequest,
+  options: AuthorizeOptions,
+  found: FoundToken,
+  dpop: DpopRequest | undefined,
+  verified: VerifiedAccess<Payload>,
+): Authorized | Promise<Authorized> {
   if (options.dpop === 'required' && verified.claims.cnf === undefined) {
     throw new DpopError('dpop_proof_missing', 'presence', 'this route needs a DPoP-bound access token');
   }
   const session: JwtSession = {
-    kind,
+    kind: 'access',
     transport: found.transport,
     token: found.token,
     claims: verified.claims,
@@ -110,22 +160,21 @@ export async function authorize(
   const patch = emptyPatch();
   if (dpop !== undefined && config.dpop!.nonces !== null)
     Object.assign(patch.headers, nonceHeader(request, config));
-  if (verified.renewedAccess !== undefined) {
-    session.renewedAccess = verified.renewedAccess;
-    Object.assign(patch.headers, NO_STORE);
-    if (found.transport === 'header') {
-      const { token } = verified.renewedAccess;
-      const scheme = verified.claims.cnf === undefined ? 'Bearer' : 'DPoP';
-      patch.headers[config.slidingHeader] =
-        config.slidingHeader === 'authorization' ? `${scheme} ${token}` : token;
-      patch.headers['access-control-expose-headers'] = config.slidingHeaderName;
-    } else {
-      patch.cookies.push(
-        accessCookie(verified.renewedAccess.token, await cookieDeadline(sessions, session), config),
-      );
-    }
+  if (verified.renewedAccess === undefined) return { session, patch };
+  const renewed = verified.renewedAccess;
+  session.renewedAccess = renewed;
+  Object.assign(patch.headers, NO_STORE);
+  if (found.transport === 'header') {
+    const scheme = verified.claims.cnf === undefined ? 'Bearer' : 'DPoP';
+    patch.headers[config.slidingHeader] =
+      config.slidingHeader === 'authorization' ? `${scheme} ${renewed.token}` : renewed.token;
+    patch.headers['access-control-expose-headers'] = config.slidingHeaderName;
+    return { session, patch };
   }
-  return { session, patch };
+  return cookieDeadline(sessions, session).then((deadline) => {
+    patch.cookies.push(accessCookie(renewed.token, deadline, config));
+    return { session, patch };
+  });
 }
 
 /** How long a renewed access cookie should live: as long as the session (its refresh token) does. */

@@ -22,7 +22,6 @@ import {
   UnauthorizedError,
 } from '../errors.js';
 import type { ListSessionsOptions, Payload, SessionInfo, TokenPair } from '../session/types.js';
-import { authorizeRefresh } from './authorize.js';
 import { isTokenChars, parseTokenHeader } from './bearer.js';
 import { readJsonBody } from './body.js';
 import { type CorsOptions, createCors } from './cors.js';
@@ -269,11 +268,14 @@ export function createSessionRoutes(http: SessionHttp, options: SessionRoutesOpt
     // 3. The refresh cookie, with the CSRF token.
     const cookieToken = readTokenCookie(request, config, config.refreshCookie);
     if (cookieToken !== undefined) {
-      const session = await authorizeRefresh(sessions, config, request, {
-        token: cookieToken,
-        transport: 'cookie',
+      // One verification and one session read: the engine checks the CSRF token on the record
+      // it renews (a rotated-out token still revokes the session, whatever the CSRF token).
+      const csrf = csrfForCookieRequest(request, config);
+      const pair = await sessions.refresh(cookieToken, {
+        device: device(request),
+        ...dpopOption(request),
+        csrf,
       });
-      const pair = await sessions.refresh(session.token, { device: device(request), ...dpopOption(request) });
       return http.tokenResponse(pair, 'cookie');
     }
     // 4. Refresh by access token, when enabled.

@@ -4,7 +4,7 @@
  */
 import type { Sessions } from '../session/engine.js';
 import type { TokenPair } from '../session/types.js';
-import { authorize, checkAuthorizeOptions } from './authorize.js';
+import { authorize, authorizeEager, checkAuthorizeOptions } from './authorize.js';
 import { errorResponse } from './errors.js';
 import { type HttpConfig, type HttpOptions, resolveHttpConfig } from './options.js';
 import { clearTokenCookies, tokenResponse } from './tokens.js';
@@ -15,6 +15,11 @@ export interface SessionHttp {
   readonly config: HttpConfig;
   /** Finds, CSRF-checks and verifies a token (see `AuthorizeOptions`). Throws typed errors. */
   authorize(request: HttpRequest, options?: AuthorizeOptions): Promise<Authorized>;
+  /**
+   * `authorize` with options already checked (`checkAuthorizeOptions`, once per middleware),
+   * answered synchronously (or thrown) when no I/O is needed, else a promise. For adapters.
+   */
+  authorizeEager(request: HttpRequest, options: AuthorizeOptions): Authorized | Promise<Authorized>;
   /** Maps any error to a response (unexpected ones are logged and become a generic 500). */
   errorResponse(error: unknown, request?: HttpRequest): HttpResponse;
   /** The login/refresh response for a token pair in a transport (SPEC §5 shapes). */
@@ -32,6 +37,7 @@ export function createSessionHttp(sessions: Sessions, options: HttpOptions = {})
       checkAuthorizeOptions(opts);
       return authorize(sessions, config, request, opts);
     },
+    authorizeEager: (request, opts) => authorizeEager(sessions, config, request, opts),
     errorResponse: (error, request) => errorResponse(error, config, request),
     tokenResponse: (pair, transport) => tokenResponse(pair, transport, config),
     clearCookies: () => clearTokenCookies(config),

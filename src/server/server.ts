@@ -208,8 +208,10 @@ export async function startServer(
   // While shutting down, every response ends its connection: a keep-alive client must not hold the
   // server open after its in-flight request is answered.
   let shuttingDown = false;
-  app.addHook('onSend', async (_request, reply) => {
+  // A callback hook, not an async one: no promise per response for a flag that is almost never set.
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (shuttingDown) reply.header('connection', 'close');
+    done(null, payload);
   });
 
   // Store errors are warnings on one line (a bug keeps its stack, at level error).

@@ -1,4 +1,5 @@
 import { timingSafeEqual } from 'node:crypto';
+import { ForbiddenError } from '../errors.js';
 import { randomBytesPooled } from './ids.js';
 
 /**
@@ -34,4 +35,10 @@ export function csrfTokenMatches(secret: string, token: unknown): boolean {
   const unmasked = Buffer.allocUnsafe(CSRF_SECRET_BYTES);
   for (let i = 0; i < CSRF_SECRET_BYTES; i++) unmasked[i] = bytes[i]! ^ bytes[CSRF_SECRET_BYTES + i]!;
   return raw.length === unmasked.length && timingSafeEqual(raw, unmasked);
+}
+
+/** `csrf_invalid` unless the token matches the session's secret. */
+export function requireCsrfToken(secret: string, token: unknown): void {
+  if (!csrfTokenMatches(secret, token))
+    throw new ForbiddenError('csrf_invalid', 'CSRF token missing or invalid');
 }

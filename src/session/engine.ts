@@ -22,7 +22,7 @@ import {
   revokeSession,
 } from './operations/revoke.js';
 import { csrfToken, verifyCsrf } from './operations/session-csrf.js';
-import { verifyAccess } from './operations/verify-access.js';
+import { verifyAccess, verifyAccessEager } from './operations/verify-access.js';
 import { verifyRefresh } from './operations/verify-refresh.js';
 import type {
   DpopRequest,
@@ -110,6 +110,17 @@ export class Sessions<P extends Payload = Payload, R extends Payload = Payload> 
    */
   verifyAccess(accessToken: string, options: VerifyAccessOptions = {}): Promise<VerifiedAccess<P>> {
     return verifyAccess<P>(this.#ctx, accessToken, options);
+  }
+
+  /**
+   * `verifyAccess` that answers synchronously (or throws) when no I/O is needed: stateless, or
+   * strict on a store that has the record at hand. Otherwise the promise. For the HTTP layer.
+   */
+  verifyAccessEager(
+    accessToken: string,
+    options: VerifyAccessOptions = {},
+  ): VerifiedAccess<P> | Promise<VerifiedAccess<P>> {
+    return verifyAccessEager<P>(this.#ctx, accessToken, options);
   }
 
   /**

@@ -82,6 +82,12 @@ export interface RefreshOptions<P extends Payload> {
   device?: DeviceInfo;
   /** The request's DPoP proof: a bound session's refresh needs one by its key. */
   dpop?: DpopRequest;
+  /**
+   * When set (cookie transport), the CSRF token must match the session's secret, checked on the
+   * same read as the token, before anything is written. `null`/'' means "required but absent"
+   * (`csrf_invalid`). A rotated-out refresh token still revokes the session, as without it.
+   */
+  csrf?: string | null;
 }
 
 export type VerifyMode = 'strict' | 'stateless';

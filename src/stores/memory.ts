@@ -188,9 +188,19 @@ export class MemoryStore implements Store {
   }
 
   get(id: string, now: number): Promise<StoredSession | null> {
+    return Promise.resolve(this.#read(id, now));
+  }
+
+  getEager(id: string, now: number): StoredSession | null | Promise<StoredSession | null> {
+    // A `get` replaced on the instance (a wrapper, fault injection) stays the one source of truth.
+    if (this.get !== MemoryStore.prototype.get) return this.get(id, now);
+    return this.#read(id, now);
+  }
+
+  #read(id: string, now: number): StoredSession | null {
     this.#open();
     this.#sweep(now);
-    return Promise.resolve(this.#live(id, now));
+    return this.#live(id, now);
   }
 
   replace(next: StoredSession, expectedVersion: number, now: number): Promise<boolean> {

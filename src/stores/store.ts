@@ -51,6 +51,13 @@ export interface Store {
   get(id: string, now: number): Promise<StoredSession | null>;
 
   /**
+   * Optional: `get`, answered synchronously when the answer is at hand without I/O (a memory
+   * lookup, a live-cache hit), else the same promise `get` returns. Strict verification uses it
+   * to finish without a promise hop.
+   */
+  getEager?(id: string, now: number): StoredSession | null | Promise<StoredSession | null>;
+
+  /**
    * Compare-and-swap: writes `next` (whose `version` must be `expectedVersion + 1`) only if the
    * session exists, is live at `now`, and its version is still `expectedVersion`.
    * Resolves true when written, false when the session changed, vanished or expired.

@@ -6,7 +6,7 @@
 import { InvalidPayloadError, JwtSessionsError, SessionError } from '../../errors.js';
 import type { StoredSession } from '../../stores/store.js';
 import type { EngineContext } from '../context.js';
-import { newCsrfSecret } from '../csrf.js';
+import { newCsrfSecret, requireCsrfToken } from '../csrf.js';
 import { randomId } from '../ids.js';
 import { decodeState, type SessionState } from '../state.js';
 import type {
@@ -77,12 +77,18 @@ async function renew<P extends Payload>(
     if (state.k !== undefined && attempt === 0)
       await requireBoundProof(ctx, state.k, options.dpop, accessToken);
 
+    // The CSRF token is checked against the session as first read (a racing refresh may change it).
+    const checkCsrf = attempt === 0 && options.csrf !== undefined;
     if (!byAccess && presentedId !== state.g) {
-      if (presentedId === state.pg && now < state.pgu) return replay(ctx, record, state, false);
+      if (presentedId === state.pg && now < state.pgu) {
+        if (checkCsrf) requireCsrfToken(state.c, options.csrf);
+        return replay(ctx, record, state, false);
+      }
       await ctx.storeCall(() => ctx.store.delete(record.id, now));
       ctx.emit({ type: 'reuse_detected', sessionId: record.id, namespace: record.namespace });
       throw new SessionError('refresh_reused', 'refresh token reuse detected: the session is revoked');
     }
+    if (checkCsrf) requireCsrfToken(state.c, options.csrf);
     if (byAccess) {
       if (!state.rba) {
         throw new SessionError(

@@ -1,6 +1,5 @@
-import { ForbiddenError } from '../../errors.js';
 import type { EngineContext } from '../context.js';
-import { csrfTokenMatches, maskCsrfSecret } from '../csrf.js';
+import { maskCsrfSecret, requireCsrfToken } from '../csrf.js';
 import { decodeState } from '../state.js';
 import { checkSessionId } from '../validate.js';
 
@@ -13,7 +12,5 @@ export async function csrfToken(ctx: EngineContext, sessionId: string): Promise<
 /** Checks a CSRF token against a session's secret; throws `csrf_invalid` when it does not match. */
 export async function verifyCsrf(ctx: EngineContext, sessionId: string, token: unknown): Promise<void> {
   const record = await ctx.require(checkSessionId(sessionId), ctx.clock());
-  if (!csrfTokenMatches(decodeState(record.data).c, token)) {
-    throw new ForbiddenError('csrf_invalid', 'CSRF token missing or invalid');
-  }
+  requireCsrfToken(decodeState(record.data).c, token);
 }

@@ -1,7 +1,7 @@
-import { ForbiddenError, InvalidPayloadError, SessionError } from '../../errors.js';
+import { InvalidPayloadError, SessionError } from '../../errors.js';
 import type { StoredSession } from '../../stores/store.js';
 import type { EngineContext } from '../context.js';
-import { csrfTokenMatches } from '../csrf.js';
+import { requireCsrfToken } from '../csrf.js';
 import { randomId } from '../ids.js';
 import { recordState, type SessionState } from '../state.js';
 import type { AccessClaims, Payload, VerifiedAccess, VerifyAccessOptions } from '../types.js';
@@ -13,11 +13,28 @@ import { accessTokenJkt, requireBoundProof } from './dpop-binding.js';
  * access token. Optionally checks a CSRF token, and renews the access token when sliding
  * expiration is on and it is past its share of life.
  */
-export async function verifyAccess<P extends Payload>(
+export function verifyAccess<P extends Payload>(
   ctx: EngineContext,
   accessToken: string,
   options: VerifyAccessOptions,
 ): Promise<VerifiedAccess<P>> {
+  try {
+    const result = verifyAccessEager<P>(ctx, accessToken, options);
+    return result instanceof Promise ? result : Promise.resolve(result);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/**
+ * `verifyAccess`, answered synchronously (or thrown) when nothing needs I/O: stateless, and strict
+ * when the store has the record at hand with no touch or renewal due. Otherwise a promise.
+ */
+export function verifyAccessEager<P extends Payload>(
+  ctx: EngineContext,
+  accessToken: string,
+  options: VerifyAccessOptions,
+): VerifiedAccess<P> | Promise<VerifiedAccess<P>> {
   if (!isPlainObject(options)) throw new InvalidPayloadError('verifyAccess options must be an object');
   const mode = options.mode ?? ctx.config.verifyMode;
   // An unknown mode (a typo such as 'Strict') must never end up as a laxer check than strict.
@@ -26,15 +43,42 @@ export async function verifyAccess<P extends Payload>(
   }
   const verified = ctx.verify(accessToken, 'at+jwt', false, options.claims);
   const claims = verified.payload as AccessClaims & P;
-  if (claims.cnf !== undefined)
-    await requireBoundProof(ctx, accessTokenJkt(claims)!, options.dpop, accessToken);
+  if (claims.cnf !== undefined) {
+    return requireBoundProof(ctx, accessTokenJkt(claims)!, options.dpop, accessToken).then(() =>
+      checkSession(ctx, claims, mode, options.csrf),
+    );
+  }
+  return checkSession(ctx, claims, mode, options.csrf);
+}
+
+/** The part after the token checks: the session read (when needed), CSRF, touch and sliding renewal. */
+function checkSession<P extends Payload>(
+  ctx: EngineContext,
+  claims: AccessClaims & P,
+  mode: 'strict' | 'stateless',
+  csrf: VerifyAccessOptions['csrf'],
+): VerifiedAccess<P> | Promise<VerifiedAccess<P>> {
   const now = ctx.clock();
   const slideDue = isSlideDue(ctx, claims, now);
-  if (mode === 'stateless' && options.csrf === undefined && !slideDue) {
+  if (mode === 'stateless' && csrf === undefined && !slideDue) {
     return { claims, sessionId: claims.sid, namespace: null };
   }
+  const found = ctx.requireEager(claims.sid, now);
+  if (found instanceof Promise) {
+    return found.then((record) => checkRecord(ctx, claims, record, mode, csrf, now, slideDue));
+  }
+  return checkRecord(ctx, claims, found, mode, csrf, now, slideDue);
+}
 
-  const record = await ctx.require(claims.sid, now);
+function checkRecord<P extends Payload>(
+  ctx: EngineContext,
+  claims: AccessClaims & P,
+  record: StoredSession,
+  mode: 'strict' | 'stateless',
+  csrf: VerifyAccessOptions['csrf'],
+  now: number,
+  slideDue: boolean,
+): VerifiedAccess<P> | Promise<VerifiedAccess<P>> {
   const state = recordState(record);
   if (mode !== 'stateless') {
     const current = claims.jti === state.a || (claims.jti === state.pa && now < state.pau);
@@ -42,14 +86,27 @@ export async function verifyAccess<P extends Payload>(
       throw new SessionError('access_revoked', 'access token revoked or superseded');
     }
   }
-  if (options.csrf !== undefined && !csrfTokenMatches(state.c, options.csrf)) {
-    throw new ForbiddenError('csrf_invalid', 'CSRF token missing or invalid');
-  }
-  if (now - record.lastUsedAt >= ctx.config.touchIntervalMs) {
+  if (csrf !== undefined) requireCsrfToken(state.c, csrf);
+  const result: VerifiedAccess<P> = { claims, sessionId: record.id, namespace: record.namespace };
+  const touchDue = now - record.lastUsedAt >= ctx.config.touchIntervalMs;
+  const renew = slideDue && claims.jti === state.a && !record.accessRevoked;
+  if (!touchDue && !renew) return result;
+  return touchAndSlide(ctx, record, state, now, touchDue, renew, result);
+}
+
+async function touchAndSlide<P extends Payload>(
+  ctx: EngineContext,
+  record: StoredSession,
+  state: SessionState,
+  now: number,
+  touchDue: boolean,
+  renew: boolean,
+  result: VerifiedAccess<P>,
+): Promise<VerifiedAccess<P>> {
+  if (touchDue) {
     await ctx.storeCall(() => ctx.store.touch(record.id, now, ctx.sessionExpiry(state, now), now));
   }
-  const result: VerifiedAccess<P> = { claims, sessionId: record.id, namespace: record.namespace };
-  if (slideDue && claims.jti === state.a && !record.accessRevoked) {
+  if (renew) {
     const renewed = await slide(ctx, record, state, now);
     if (renewed !== undefined) result.renewedAccess = renewed;
   }

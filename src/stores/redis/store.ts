@@ -277,12 +277,26 @@ export class RedisStore implements Store {
   }
 
   async get(id: string, now: number): Promise<StoredSession | null> {
+    return this.#getEager(id, now);
+  }
+
+  getEager(id: string, now: number): StoredSession | null | Promise<StoredSession | null> {
+    // A `get` replaced on the instance (a wrapper, fault injection) stays the one source of truth.
+    if (this.get !== RedisStore.prototype.get) return this.get(id, now);
+    return this.#getEager(id, now);
+  }
+
+  #getEager(id: string, now: number): StoredSession | null | Promise<StoredSession | null> {
     this.#open();
     if (typeof id !== 'string') throw new TypeError('session id must be a string');
     const cache = this.#cache;
     if (cache === null) return this.#read(id, now);
     const cached = cache.lookup(id, now);
     if (cached !== undefined) return cached;
+    return this.#readThroughCache(cache, id, now);
+  }
+
+  async #readThroughCache(cache: LiveCache, id: string, now: number): Promise<StoredSession | null> {
     const ticket = cache.begin(id);
     try {
       const session = await this.#read(id, now);
