@@ -149,7 +149,9 @@ async function openPostgres(): Promise<BenchStore> {
       const admin = new pg.Client({ connectionString: SERVICES.postgres });
       await admin.connect();
       try {
-        await admin.query(`DROP TABLE IF EXISTS ${store.tables.sessions}, ${store.tables.schema}`);
+        await admin.query(
+          `DROP TABLE IF EXISTS ${store.tables.sessions}, ${store.tables.schema}, ${store.tables.prefix}dpop_proofs`,
+        );
         const { rows } = await admin.query(
           "SELECT count(*)::int AS n FROM information_schema.tables WHERE table_name LIKE $1 || '%'",
           [prefix],
@@ -184,7 +186,9 @@ async function openMysql(): Promise<BenchStore> {
       stopCounting();
       const admin = await mysql.createConnection(SERVICES.mysql);
       try {
-        await admin.query(`DROP TABLE IF EXISTS ${store.tables.sessions}, ${store.tables.schema}`);
+        await admin.query(
+          `DROP TABLE IF EXISTS ${store.tables.sessions}, ${store.tables.schema}, ${store.tables.prefix}dpop_proofs`,
+        );
         const [rows] = await admin.query<mysql.RowDataPacket[]>(
           'SELECT count(*) AS n FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name LIKE ?',
           [`${prefix}%`],
