@@ -20,6 +20,7 @@ import { MemoryStore } from '../../src/stores/memory.js';
 import { RedisStore } from '../../src/stores/redis/index.js';
 import { MySqlStore } from '../../src/stores/sql/mysql.js';
 import { PostgresStore } from '../../src/stores/sql/postgres.js';
+import type { SqlStore } from '../../src/stores/sql/shared.js';
 import { SqliteStore } from '../../src/stores/sql/sqlite.js';
 import type { Store } from '../../src/stores/store.js';
 import { createDpopProof } from '../../src/tokens/index.js';
@@ -171,30 +172,44 @@ describeWithService(redisUp)('DPoP on Redis (live cache on), two instances', () 
   });
 });
 
-describeWithService(postgresUp)('DPoP on PostgreSQL, two instances', () => {
-  const admin = new pg.Pool({ connectionString: SERVICE_URLS.postgres, max: 1 });
-  admin.on('error', () => {});
+/**
+ * Two SQL stores on one database under fresh tables; the tables are dropped afterwards through
+ * `dropTable` (a bookkeeping connection of the test's own).
+ */
+function sqlPairs(
+  open: (tablePrefix: string) => SqlStore,
+  dropTable: (name: string) => Promise<unknown>,
+  closeAdmin: () => Promise<void>,
+): () => Promise<[Store, Store]> {
   const prefixes: string[] = [];
-  const opened: PostgresStore[] = [];
+  const opened: SqlStore[] = [];
   afterAll(async () => {
     for (const store of opened) await store.close();
     for (const prefix of prefixes) {
-      for (const table of ['sessions', 'dpop_proofs', 'schema_version']) {
-        await admin.query(`DROP TABLE IF EXISTS ${prefix}${table}`);
-      }
+      for (const table of ['sessions', 'dpop_proofs', 'schema_version']) await dropTable(`${prefix}${table}`);
     }
-    await admin.end();
+    await closeAdmin();
   });
-  raceScenarios(async () => {
+  return async () => {
     const prefix = `t${randomBytes(5).toString('hex')}_`;
     prefixes.push(prefix);
-    const stores = [0, 1].map(
-      () => new PostgresStore({ connection: SERVICE_URLS.postgres, tablePrefix: prefix }),
-    );
+    const stores = [open(prefix), open(prefix)];
     opened.push(...stores);
     await stores[0]!.migrate();
     return [stores[0]!, stores[1]!];
-  });
+  };
+}
+
+describeWithService(postgresUp)('DPoP on PostgreSQL, two instances', () => {
+  const admin = new pg.Pool({ connectionString: SERVICE_URLS.postgres, max: 1 });
+  admin.on('error', () => {});
+  raceScenarios(
+    sqlPairs(
+      (tablePrefix) => new PostgresStore({ connection: SERVICE_URLS.postgres, tablePrefix }),
+      (name) => admin.query(`DROP TABLE IF EXISTS ${name}`),
+      () => admin.end(),
+    ),
+  );
 });
 
 describe('DPoP on the memory store, two engines', () => {
@@ -222,25 +237,13 @@ describeWithService(clusterUp)('DPoP on a Redis Cluster, two instances', () => {
 
 describeWithService(mysqlUp)('DPoP on MariaDB/MySQL, two instances', () => {
   const admin = mysql.createPool({ uri: SERVICE_URLS.mysql, connectionLimit: 1 });
-  const prefixes: string[] = [];
-  const opened: MySqlStore[] = [];
-  afterAll(async () => {
-    for (const store of opened) await store.close();
-    for (const prefix of prefixes) {
-      for (const table of ['sessions', 'dpop_proofs', 'schema_version']) {
-        await admin.query(`DROP TABLE IF EXISTS ${prefix}${table}`);
-      }
-    }
-    await admin.end();
-  });
-  raceScenarios(async () => {
-    const prefix = `t${randomBytes(5).toString('hex')}_`;
-    prefixes.push(prefix);
-    const stores = [0, 1].map(() => new MySqlStore({ connection: SERVICE_URLS.mysql, tablePrefix: prefix }));
-    opened.push(...stores);
-    await stores[0]!.migrate();
-    return [stores[0]!, stores[1]!];
-  });
+  raceScenarios(
+    sqlPairs(
+      (tablePrefix) => new MySqlStore({ connection: SERVICE_URLS.mysql, tablePrefix }),
+      (name) => admin.query(`DROP TABLE IF EXISTS ${name}`),
+      () => admin.end(),
+    ),
+  );
 });
 
 describe('DPoP on SQLite, two connections on one file', () => {
