@@ -156,7 +156,8 @@ function raceScenarios(pair: () => Promise<[Store, Store]>): void {
   });
 }
 
-describeWithService(redisUp)('DPoP on Redis (live cache on), two instances', () => {
+/** Two Redis stores (standalone or cluster) under one fresh prefix, emptied and closed afterwards. */
+function redisPairs(connect: (prefix: string) => RedisStore): () => Promise<[Store, Store]> {
   const opened: RedisStore[] = [];
   afterAll(async () => {
     for (const store of opened) {
@@ -164,12 +165,16 @@ describeWithService(redisUp)('DPoP on Redis (live cache on), two instances', () 
       await store.close();
     }
   });
-  raceScenarios(async () => {
+  return async () => {
     const prefix = `jwts-test:${randomBytes(6).toString('hex')}:`;
-    const stores = [0, 1].map(() => RedisStore.connect(SERVICE_URLS.redis, { prefix, liveCache: true }));
+    const stores = [connect(prefix), connect(prefix)];
     opened.push(...stores);
     return [stores[0]!, stores[1]!];
-  });
+  };
+}
+
+describeWithService(redisUp)('DPoP on Redis (live cache on), two instances', () => {
+  raceScenarios(redisPairs((prefix) => RedisStore.connect(SERVICE_URLS.redis, { prefix, liveCache: true })));
 });
 
 /**
@@ -220,19 +225,7 @@ describe('DPoP on the memory store, two engines', () => {
 });
 
 describeWithService(clusterUp)('DPoP on a Redis Cluster, two instances', () => {
-  const opened: RedisStore[] = [];
-  afterAll(async () => {
-    for (const store of opened) {
-      await store.deleteAll(0).catch(() => {});
-      await store.close();
-    }
-  });
-  raceScenarios(async () => {
-    const prefix = `jwts-test:${randomBytes(6).toString('hex')}:`;
-    const stores = [0, 1].map(() => RedisStore.connectCluster(clusterSeeds(), { prefix }));
-    opened.push(...stores);
-    return [stores[0]!, stores[1]!];
-  });
+  raceScenarios(redisPairs((prefix) => RedisStore.connectCluster(clusterSeeds(), { prefix })));
 });
 
 describeWithService(mysqlUp)('DPoP on MariaDB/MySQL, two instances', () => {
