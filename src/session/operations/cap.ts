@@ -62,9 +62,16 @@ async function trim(ctx: EngineContext, namespace: string, cap: number): Promise
   const ended = await Promise.all(
     beyond.map((session) => ctx.storeCall(() => ctx.store.delete(session.id, now))),
   );
-  beyond.forEach((session, i) => {
-    // A session a concurrent pass (another instance) ended first is reported once, by that pass.
-    if (ended[i] === 1)
-      ctx.emit({ type: 'revoke', scope: 'cap', sessionId: session.id, namespace, count: 1 });
-  });
+  // A session a concurrent pass (another instance) ended first is reported once, by that pass.
+  reportCapEndings(
+    ctx,
+    namespace,
+    beyond.filter((_, i) => ended[i] === 1).map((session) => session.id),
+  );
+}
+
+/** One `revoke` event (scope `cap`) per session the cap ended. */
+export function reportCapEndings(ctx: EngineContext, namespace: string, sessionIds: readonly string[]): void {
+  for (const sessionId of sessionIds)
+    ctx.emit({ type: 'revoke', scope: 'cap', sessionId, namespace, count: 1 });
 }

@@ -5,7 +5,7 @@ import { randomId } from '../ids.js';
 import { encodeState, type SessionState } from '../state.js';
 import type { LoginOptions, Payload, TokenPair } from '../types.js';
 import { checkDevice, checkNamespace, checkPayload, checkSessionTtl, isPlainObject } from '../validate.js';
-import { enforceSessionCap } from './cap.js';
+import { enforceSessionCap, reportCapEndings } from './cap.js';
 import { loginBinding } from './dpop-binding.js';
 
 /** Starts a session: access + refresh + CSRF token (jwt_sessions `Session#login`). */
@@ -77,9 +77,7 @@ export async function login<P extends Payload, R extends Payload>(
     const createCapped = store.createCapped.bind(store);
     const ended = await ctx.storeCall(() => createCapped(record, capped.cap, now));
     ctx.emit({ type: 'login', sessionId: id, namespace, device });
-    for (const sessionId of ended) {
-      ctx.emit({ type: 'revoke', scope: 'cap', sessionId, namespace: capped.namespace, count: 1 });
-    }
+    reportCapEndings(ctx, capped.namespace, ended);
     return pair;
   }
   await ctx.storeCall(() => store.create(record));
