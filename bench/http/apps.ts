@@ -130,7 +130,12 @@ async function startFastify(spec: ServerSpec, sessions: AppSessions): Promise<Ru
     app.get(ROUTE, { onRequest: app.requireAccess() }, async (req) => profileOf(req.jwtSession!.claims));
   } else if (spec.auth === 'fastify-jwt') {
     const { default: fastifyJwt } = await import('@fastify/jwt');
-    await app.register(fastifyJwt, { secret: SECRET, verify: { algorithms: ['HS256'] } });
+    // Its fastest documented form: fast-jwt's verified-token cache, keyed by the token itself
+    // (`cacheKeyBuilder`; the default key hashes every token), as jwt-sessions' verified cache is.
+    await app.register(fastifyJwt, {
+      secret: SECRET,
+      verify: { algorithms: ['HS256'], cache: true, cacheKeyBuilder: (token: string) => token },
+    });
     app.get(
       ROUTE,
       {

@@ -62,6 +62,7 @@ export class Sessions<P extends Payload = Payload, R extends Payload = Payload> 
       ...(options.audience !== undefined && { audience: options.audience }),
       ...(options.leeway !== undefined && { leeway: options.leeway }),
       maxTokenBytes: config.maxTokenBytes,
+      ...(options.verifiedCacheSize !== undefined && { verifiedCacheSize: options.verifiedCacheSize }),
     });
     this.store = options.store ?? new MemoryStore();
     this.#ctx = new EngineContext(

@@ -201,6 +201,12 @@ export interface SessionsOptions {
   /** Default 8192 bytes. */
   maxTokenBytes?: number;
   /**
+   * Verified access tokens kept (default 1000; 0 = off): the same token presented again skips
+   * its signature and parse; time, `typ` and per-call claims are checked on every call, and strict
+   * mode still reads the session. Claims are read-only (frozen) either way.
+   */
+  verifiedCacheSize?: number;
+  /**
    * Sliding expiration: past this share of its life (0 < x < 1) a verified access token is
    * renewed (see `VerifiedAccess.renewedAccess`). Default: off.
    */

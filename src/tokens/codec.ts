@@ -21,7 +21,7 @@
  * Every failure is a typed error from `src/errors.ts`; nothing else escapes `verify`.
  */
 import { Buffer } from 'node:buffer';
-import { ConfigurationError, InvalidPayloadError, TokenFormatError } from '../errors.js';
+import { ConfigurationError, InvalidPayloadError, TokenExpiredError, TokenFormatError } from '../errors.js';
 import { isAlgorithm } from './algorithms.js';
 import { decodeAsciiBase64url, hasCanonicalTail, isCanonicalBase64url } from './base64url.js';
 import { type ClaimRules, checkClaims, checkExpected } from './claims.js';
@@ -38,6 +38,12 @@ import {
   type TokenType,
 } from './keys.js';
 import { assertCompactSignature } from './signature.js';
+import {
+  DEFAULT_VERIFIED_CACHE_SIZE,
+  deepFreeze,
+  MAX_VERIFIED_CACHE_SIZE,
+  VerifiedTokenCache,
+} from './verified-cache.js';
 
 export interface JwtCodecOptions {
   keys: KeyRing | KeyRingOptions;
@@ -49,6 +55,12 @@ export interface JwtCodecOptions {
   leeway?: number;
   /** Tokens longer than this are refused before any parsing. Default 8192. */
   maxTokenBytes?: number;
+  /**
+   * How many verified access tokens (`at+jwt`) to keep, so that the same token presented again
+   * skips its format, header, signature and payload checks (time and per-call claims are checked
+   * every time; see verified-cache.ts). 0 turns it off. Default 1000.
+   */
+  verifiedCacheSize?: number;
 }
 
 export interface VerifyOptions {
@@ -122,6 +134,7 @@ export class JwtCodec {
   readonly #maxTokenBytes: number;
   /** `,"iss":…,"aud":…}`: the configured claims as JSON text that closes a claims object ('' if none). */
   readonly #configuredClaims: string;
+  readonly #verified: VerifiedTokenCache | null;
 
   constructor(options: JwtCodecOptions) {
     if (typeof options !== 'object' || options === null) {
@@ -140,6 +153,13 @@ export class JwtCodec {
       throw new ConfigurationError('maxTokenBytes must be an integer between 256 and 1048576');
     }
     this.#maxTokenBytes = max;
+    const cacheSize = options.verifiedCacheSize ?? DEFAULT_VERIFIED_CACHE_SIZE;
+    if (!Number.isSafeInteger(cacheSize) || cacheSize < 0 || cacheSize > MAX_VERIFIED_CACHE_SIZE) {
+      throw new ConfigurationError(
+        `verifiedCacheSize must be an integer between 0 and ${MAX_VERIFIED_CACHE_SIZE}`,
+      );
+    }
+    this.#verified = cacheSize === 0 ? null : new VerifiedTokenCache(cacheSize);
     const { issuer, audience } = this.#rules;
     this.#configuredClaims =
       issuer === undefined && audience === undefined
@@ -206,7 +226,11 @@ export class JwtCodec {
     return token;
   }
 
-  /** Verifies a token; see the module comment for the exact order. Throws only typed errors. */
+  /**
+   * Verifies a token; see the module comment for the exact order. Throws only typed errors. The
+   * claims are frozen: an access token verified before may be answered from the verified cache
+   * (the same token text: only the time and per-call checks run again), and its callers share them.
+   */
   verify(token: string, options: VerifyOptions): VerifiedJwt {
     if (typeof options !== 'object' || options === null || !isTokenType(options.typ)) {
       throw new InvalidPayloadError('verify options with typ "at+jwt" or "rt+jwt" are required');
@@ -214,6 +238,38 @@ export class JwtCodec {
     if (typeof token !== 'string' || token.length === 0) {
       throw new TokenFormatError('token_missing', 'no token');
     }
+    const cache = this.#verified;
+    if (cache !== null) {
+      const known = cache.get(token);
+      if (known !== undefined) return this.#recheck(cache, token, known, options);
+    }
+    const verified = this.#verifyToken(token, options);
+    if (cache !== null && options.typ === 'at+jwt' && options.ignoreExpiration !== true) {
+      cache.add(token, verified);
+    }
+    return verified;
+  }
+
+  /** A cached verification: the type, then the claims against this call's time and options. */
+  #recheck(
+    cache: VerifiedTokenCache,
+    token: string,
+    known: VerifiedJwt,
+    options: VerifyOptions,
+  ): VerifiedJwt {
+    if (known.header.typ !== options.typ) {
+      throw new TokenFormatError('token_type_mismatch', `expected a token of type ${options.typ}`);
+    }
+    try {
+      this.#checkClaims(known.payload, options);
+    } catch (error) {
+      if (error instanceof TokenExpiredError) cache.delete(token);
+      throw error;
+    }
+    return known;
+  }
+
+  #verifyToken(token: string, options: VerifyOptions): VerifiedJwt {
     // `length` counts UTF-16 units, never more than UTF-8 bytes; any non-ASCII character is refused
     // right after, so for every token that can pass this is the byte size.
     if (token.length > this.#maxTokenBytes) {
@@ -249,7 +305,12 @@ export class JwtCodec {
 
     const payload = parseJsonObjectBytes(payloadBytes);
     if (payload === undefined) throw malformed('token payload is not a JSON object');
+    this.#checkClaims(payload, options);
+    return deepFreeze({ header, payload: payload as JwtClaims });
+  }
 
+  /** Step 7: this call's options, then the claims (claims.ts). */
+  #checkClaims(payload: Record<string, unknown>, options: VerifyOptions): void {
     let now = options.now;
     if (now === undefined) now = Date.now() / 1000;
     else if (typeof now !== 'number' || !Number.isFinite(now)) {
@@ -265,7 +326,6 @@ export class JwtCodec {
     }
     if (options.expected !== undefined) checkExpected(options.expected);
     checkClaims(payload, now, leeway, this.#rules, options);
-    return { header, payload: payload as JwtClaims };
   }
 
   /**
