@@ -57,18 +57,35 @@ export interface SessionState {
 
 /** Decoded states by record object, with the `data` they were decoded from. */
 const decodedStates = new WeakMap<object, { data: string; state: SessionState }>();
+/**
+ * Decoded states by their text: a store without a cache of its own (Redis without the live cache,
+ * SQL) reads a new record object per call, but the same text until the session changes. Bounded,
+ * oldest out first; decoding is a pure function of the text, so sharing it is safe.
+ */
+const statesByText = new Map<string, SessionState>();
+const MAX_STATES_BY_TEXT = 1024;
 
 /**
- * `decodeState(record.data)`, decoded once per record object: the stores hand out the same record
+ * `decodeState(record.data)`, decoded once per record object — the stores hand out the same record
  * object until the session changes (a new version or a touch stores a new object), so verifying
- * with a cached record parses nothing. Checked against `data` in case a store reuses the object.
- * The state is frozen: it is shared by every call that reads this record.
+ * with a cached record parses nothing — and once per text for records read afresh. Checked
+ * against `data` in case a store reuses the object. The state is frozen: it is shared by every
+ * call that reads this record.
  */
 export function recordState(record: { readonly data: string }): SessionState {
+  const data = record.data;
   const cached = decodedStates.get(record);
-  if (cached !== undefined && cached.data === record.data) return cached.state;
-  const state = Object.freeze(decodeState(record.data));
-  decodedStates.set(record, { data: record.data, state });
+  if (cached !== undefined && cached.data === data) return cached.state;
+  const known = statesByText.get(data);
+  // A record read afresh whose text is known: no per-record entry (a WeakMap entry costs the
+  // garbage collector more than the text lookup it would save on a record used once).
+  if (known !== undefined) return known;
+  const state = Object.freeze(decodeState(data));
+  if (statesByText.size >= MAX_STATES_BY_TEXT) {
+    statesByText.delete(statesByText.keys().next().value as string);
+  }
+  statesByText.set(data, state);
+  decodedStates.set(record, { data, state });
   return state;
 }
 

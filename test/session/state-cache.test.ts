@@ -37,6 +37,20 @@ describe('recordState', () => {
     await sessions.close();
   });
 
+  it('a record read afresh with the same text (a store without a cache) reuses the decoded state', async () => {
+    const { record, sessions } = await storedRecord();
+    const first = recordState(record);
+    // What Redis without the live cache or SQL hand out: a new object and a new string per read.
+    const fresh = { ...record, data: `${record.data} `.slice(0, -1) };
+    expect(fresh).not.toBe(record);
+    expect(recordState(fresh)).toBe(first);
+    // Text, not identity: a record with other text is decoded for itself.
+    const other = { ...record, data: JSON.stringify({ ...decodeState(record.data), a: 'other-id' }) };
+    expect(recordState(other).a).toBe('other-id');
+    expect(recordState(fresh).a).toBe(first.a);
+    await sessions.close();
+  });
+
   it('an unreadable record fails closed with session_not_found, and is not cached as readable', () => {
     const record = { data: '{"not":"a state"}' };
     expect(() => recordState(record)).toThrow(SessionError);

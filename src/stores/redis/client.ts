@@ -138,6 +138,31 @@ export class CommandGuard {
     this.#onReady();
   }
 
+  /**
+   * `run` for an operation of exactly one command (the hot path: a session read). When the client
+   * is ready and bounds every command itself within the store's timeout (`commandTimeout`, as the
+   * store's own clients do), that bound suffices: no timer or race of ours per call.
+   */
+  command<T>(operation: () => Promise<T>): Promise<T> {
+    const client = this.#client;
+    const bound = (client as Redis).options?.commandTimeout;
+    if (
+      client.status !== 'ready' ||
+      this.selectFailure !== null ||
+      typeof bound !== 'number' ||
+      !(bound > 0 && bound <= this.#timeout)
+    ) {
+      return this.run(operation);
+    }
+    let pending: Promise<T>;
+    try {
+      pending = operation();
+    } catch (error) {
+      return Promise.reject(toStoreError(error));
+    }
+    return pending.then(undefined, rethrowAsStoreError);
+  }
+
   /** Runs `operation` once the client is ready, all within `timeout` ms (default: the store's). */
   async run<T>(operation: () => Promise<T>, timeout = this.#timeout): Promise<T> {
     const deadline = Date.now() + timeout;
@@ -204,6 +229,10 @@ const SELECT_FAILURE =
 /** Redis replies that mean "fix the configuration" (credentials, ACL, database number), not an outage. */
 function redisMisconfiguration(error: unknown): StoreMisconfiguration | null {
   return /(^|: )(WRONGPASS|NOAUTH|NOPERM)\b/.test(driverReason(error)) ? 'access_denied' : null;
+}
+
+function rethrowAsStoreError(error: unknown): never {
+  throw toStoreError(error);
 }
 
 /** Maps whatever ioredis threw to the store's error vocabulary: fail closed, saying why. */

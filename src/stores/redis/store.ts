@@ -517,7 +517,7 @@ export class RedisStore implements Store {
 
   async #read(id: string, now: number): Promise<StoredSession | null> {
     const bucket = this.layout.bucketOf(id);
-    const fields = await this.#guard.run(() => this.client.hmget(bucket.sessionPrefix + id, ...FIELDS));
+    const fields = await this.#guard.command(() => this.client.hmget(bucket.sessionPrefix + id, ...FIELDS));
     const session = parse(id, fields);
     return session !== null && session.expiresAt > now ? session : null;
   }
