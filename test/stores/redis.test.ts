@@ -153,6 +153,27 @@ describeRedis('RedisStore on standalone Redis: round trips and commands', () => 
     });
   });
 
+  it('reads asked together leave as one command per bucket, each answering its own session', async () => {
+    const prefix = randomPrefix();
+    const store = open({ prefix });
+    const stored = Array.from({ length: 20 }, (_, i) => record({ namespace: `user:${i % 3}` }));
+    for (const s of stored) await store.create(s);
+    await store.get(stored[0]!.id, T0); // warm the connection (a script's first use on a socket is EVAL)
+    await Promise.all([store.get(stored[1]!.id, T0), store.get(stored[2]!.id, T0)]);
+    const ids = [...stored.map((s) => s.id), 'no-such-session'];
+    const { result, commands } = await watch.record(() => Promise.all(ids.map((id) => store.get(id, T0))));
+    expect(result.slice(0, -1)).toEqual(stored);
+    expect(result.at(-1)).toBeNull();
+    const sent = roundTrips(commands, prefix);
+    expect(sent.map((c) => c.name)).toEqual(['evalsha']);
+    // The script read each session once, in order.
+    const reads = commands.filter((c) => c.source === 'lua' && c.name === 'hmget').map((c) => c.args[0]);
+    expect(reads).toEqual(ids.map((id) => store.layout.bucketOf(id).sessionPrefix + id));
+    // A read alone is still a plain HMGET.
+    const alone = await watch.record(() => store.get(stored[3]!.id, T0));
+    expect(roundTrips(alone.commands, prefix).map((c) => c.name)).toEqual(['hmget']);
+  });
+
   it('through the engine: login 1, strict verify 1 (2 when it touches), refresh 2 (read + CAS)', async () => {
     const prefix = randomPrefix();
     const store = open({ prefix });

@@ -14,9 +14,11 @@ import {
   DEFAULT_COMMAND_TIMEOUT,
   isCluster,
   type RedisClient,
+  toStoreError,
 } from './client.js';
 import { type Bucket, fnv1a, KeyLayout, MAX_BUCKETS } from './keys.js';
 import { LiveCache, type LiveCacheOptions, type LiveCacheStats, type SessionChange } from './live-cache.js';
+import { READ_MANY, ReadBatcher, type SessionFields } from './read-batch.js';
 import { MARK_PROOF, MARK_PROOF_COMMAND, replayEntryKey } from './replay.js';
 import { SCRIPTS, type ScriptName } from './scripts.js';
 
@@ -56,7 +58,11 @@ export interface RedisStoreOptions {
 
 type Reply = string | number | null | Reply[];
 type ScriptFn = (...args: (string | number)[]) => Promise<Reply>;
-type ScriptedClient = RedisClient & Record<ScriptName | typeof MARK_PROOF_COMMAND, ScriptFn>;
+type ScriptedClient = RedisClient &
+  Record<ScriptName | typeof MARK_PROOF_COMMAND | typeof READ_MANY_COMMAND, ScriptFn>;
+
+/** The batched session read (read-batch.ts); the key count is its first argument. */
+const READ_MANY_COMMAND = 'jwtsReadMany';
 
 const FIELDS = ['v', 'c', 'u', 'e', 'r', 'n', 'd'] as const;
 
@@ -68,7 +74,8 @@ const FIELDS = ['v', 'c', 'u', 'e', 'r', 'n', 'd'] as const;
  * sets scored by expiresAt), where `<tag>` is the hash tag of the session's bucket (fnv1a(id) mod
  * buckets). Because a session and both of its index entries share the tag, each of create, get,
  * replace, touch and delete is ONE round trip: one script (EVALSHA via ioredis `defineCommand`,
- * EVAL on a connection's first use) or, for `get`, one HMGET, on one slot, atomic.
+ * EVAL on a connection's first use) or, for `get`, one HMGET, on one slot, atomic. Reads asked for
+ * together (one event-loop turn) share one script call per bucket (read-batch.ts).
  *
  * Namespace operations (list, revoke access, delete) and deleteAll run one script per bucket, all
  * sent at once: one round trip on a standalone server (1 bucket), one concurrent round trip per
@@ -88,6 +95,7 @@ export class RedisStore implements Store {
   readonly layout: KeyLayout;
   readonly #scripted: ScriptedClient;
   readonly #guard: CommandGuard;
+  readonly #reads: ReadBatcher;
   readonly #channel: string;
   readonly #pruneBatch: string;
   readonly #deleteAllBatch: string;
@@ -167,7 +175,15 @@ export class RedisStore implements Store {
       client.defineCommand(name, { lua });
     }
     client.defineCommand(MARK_PROOF_COMMAND, { lua: MARK_PROOF, numberOfKeys: 1 });
+    client.defineCommand(READ_MANY_COMMAND, { lua: READ_MANY });
     this.#scripted = client as ScriptedClient;
+    this.#reads = new ReadBatcher({
+      one: (key) => this.#guard.command(() => this.client.hmget(key, ...FIELDS)),
+      many: (keys) =>
+        this.#guard.command(
+          () => this.#scripted[READ_MANY_COMMAND](keys.length, ...keys) as Promise<SessionFields[]>,
+        ),
+    });
 
     const cacheOptions = options.liveCache === true ? {} : options.liveCache || null;
     if (cacheOptions !== null) {
@@ -517,7 +533,12 @@ export class RedisStore implements Store {
 
   async #read(id: string, now: number): Promise<StoredSession | null> {
     const bucket = this.layout.bucketOf(id);
-    const fields = await this.#guard.command(() => this.client.hmget(bucket.sessionPrefix + id, ...FIELDS));
+    let fields: SessionFields;
+    try {
+      fields = await this.#reads.read(bucket, bucket.sessionPrefix + id);
+    } catch (error) {
+      throw toStoreError(error);
+    }
     const session = parse(id, fields);
     return session !== null && session.expiresAt > now ? session : null;
   }
