@@ -23,6 +23,7 @@ import type { HttpOptions } from '../http/options.js';
 import { createSessionRoutes, type SessionRoutesOptions } from '../http/routes.js';
 import { type SessionHttp, toSessionHttp } from '../http/session-http.js';
 import type {
+  Authorized,
   AuthorizeOptions,
   HttpRequest,
   HttpResponse,
@@ -106,19 +107,26 @@ export function fromKoaError(error: unknown): unknown {
 /** Builds a middleware: authorize, set `ctx.state.jwtSession`, patch the response — or answer the error. */
 export function createKoaMiddleware(http: SessionHttp, options: AuthorizeOptions = {}): Middleware {
   checkAuthorizeOptions(options);
-  return async (ctx: Context, next: Next) => {
+  return (ctx: Context, next: Next) => {
     const request = koaHttpRequest(ctx);
-    let patch: ResponsePatch;
+    const refuse = (error: unknown) => sendKoaResponse(ctx, http.errorResponse(error, request));
+    let answer: Authorized | Promise<Authorized>;
     try {
-      const authorized = await http.authorize(request, options);
-      ctx.state.jwtSession = authorized.session;
-      patch = authorized.patch;
+      answer = http.authorizeEager(request, options);
     } catch (error) {
-      return sendKoaResponse(ctx, http.errorResponse(error, request));
+      return refuse(error);
     }
-    applyKoaPatch(ctx, patch);
-    return next();
+    // Answered at once (stateless, or the store had the session at hand): no promise hop.
+    if (answer instanceof Promise) return answer.then((authorized) => proceed(ctx, authorized, next), refuse);
+    return proceed(ctx, answer, next);
   };
+}
+
+/** An authorized request: its session on `ctx.state`, the patch on the response, then the route. */
+function proceed(ctx: Context, authorized: Authorized, next: Next): Promise<unknown> {
+  ctx.state.jwtSession = authorized.session;
+  applyKoaPatch(ctx, authorized.patch);
+  return next();
 }
 
 export interface KoaRoutesOptions extends SessionRoutesOptions {

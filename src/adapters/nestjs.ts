@@ -56,6 +56,7 @@ import type { HttpOptions } from '../http/options.js';
 import { createSessionRoutes, type SessionRoutesOptions } from '../http/routes.js';
 import { type SessionHttp, toSessionHttp } from '../http/session-http.js';
 import type {
+  Authorized,
   AuthorizeOptions,
   JwtSession as HttpJwtSession,
   HttpRequest,
@@ -145,19 +146,31 @@ export const JwtSessionOptions = (options: AuthorizeOptions) => {
 export class JwtSessionGuard implements CanActivate {
   constructor(private readonly http: SessionHttp) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     const http = context.switchToHttp();
     const request = http.getRequest<PlatformRequest>();
     const options: AuthorizeOptions =
       Reflect.getMetadata(JWT_SESSION_OPTIONS, context.getHandler()) ??
       Reflect.getMetadata(JWT_SESSION_OPTIONS, context.getClass()) ??
-      {};
-    const { session, patch } = await this.http.authorize(nestHttpRequest(request), options);
-    request.jwtSession = session;
-    applyPatch(http.getResponse<PlatformResponse>(), patch);
-    return true;
+      NO_OPTIONS;
+    if (!checkedOptions.has(options)) {
+      checkAuthorizeOptions(options);
+      checkedOptions.add(options);
+    }
+    // Answered at once (stateless, or the store had the session at hand): Nest takes the boolean.
+    const answer = this.http.authorizeEager(nestHttpRequest(request), options);
+    const admit = ({ session, patch }: Authorized): boolean => {
+      request.jwtSession = session;
+      applyPatch(http.getResponse<PlatformResponse>(), patch);
+      return true;
+    };
+    return answer instanceof Promise ? answer.then(admit) : admit(answer);
   }
 }
+
+const NO_OPTIONS: AuthorizeOptions = Object.freeze({});
+/** Route options already validated (they come from decorators: a handful of objects, checked once). */
+const checkedOptions = new WeakSet<AuthorizeOptions>();
 Injectable()(JwtSessionGuard);
 Inject(JWT_SESSION_HTTP)(JwtSessionGuard, undefined, 0);
 

@@ -144,7 +144,8 @@ async function authorizeRequest(
   options: AuthorizeOptions,
 ): Promise<{ session: JwtSession; patch: ResponsePatch } | { response: Response }> {
   try {
-    return await http.authorize(request, options);
+    // Options were checked when the handler was made.
+    return await http.authorizeEager(request, options);
   } catch (error) {
     return { response: toWebResponse(http.errorResponse(error, request)) };
   }
