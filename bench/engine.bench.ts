@@ -12,6 +12,9 @@
  * pass right after; revoke namespace is timed with compareTimed. The round trips / statements per
  * call are counted in redis.bench.ts and sql.bench.ts. Run all three: `npm run bench -- engine redis sql`.
  */
+
+import { createSessions } from '../src/session/engine.js';
+import type { Store } from '../src/stores/store.js';
 import {
   type BenchCase,
   type Check,
@@ -26,6 +29,7 @@ import {
   type TimedCase,
 } from './lib/harness.js';
 import {
+  BENCH_KEYS,
   disposeStores,
   ENGINE_OPS,
   type EngineOp,
@@ -87,6 +91,23 @@ async function interleavedCpuMicrosPerCall(
   }
   return cpu.map((micros, k) => micros / calls[k]!);
 }
+
+interface VerifyPair {
+  strict: () => Promise<unknown>;
+  stateless: () => Promise<unknown>;
+}
+
+/** An engine over `store` with the verified-token cache off: every verify checks the signature. */
+async function uncachedVerifies(store: Store): Promise<VerifyPair> {
+  const sessions = createSessions({ keys: BENCH_KEYS, store, verifiedCacheSize: 0 });
+  const { access } = await sessions.login({ namespace: 'verifier', payload: { role: 'user', plan: 'pro' } });
+  return {
+    strict: () => sessions.verifyAccess(access, { mode: 'strict' }),
+    stateless: () => sessions.verifyAccess(access, { mode: 'stateless' }),
+  };
+}
+
+const duelLabel = (cache: 'on' | 'off', what: string) => `${what} | verified cache ${cache}`;
 
 function medianOf(values: readonly number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -159,13 +180,26 @@ export default defineBenchmark({
 
       // Strict at stateless cost: a head-to-head of only the in-process strict paths and stateless
       // verify, on the process CPU clock (other processes' load does not count), the cases taking
-      // turns in 5 ms slices within each round; the ratio is the median of per-round ratios.
+      // turns in 5 ms slices within each round; the ratio is the median of per-round ratios. Twice:
+      // with the verified-token cache off (every call verifies the token: the check), and on (the
+      // default: a repeated token skips its signature; strictness then adds the same store read to
+      // a much smaller base, reported beside it).
       const duelTargets = (['memory', 'redis + live cache'] as const).filter((t) => workloads.has(t));
-      const duelCases = new Map<string, () => Promise<unknown>>([
-        [STATELESS, memory.ops['stateless verify']],
-      ]);
-      for (const t of duelTargets)
-        duelCases.set(label(t, 'strict verify'), workloads.get(t)!.ops['strict verify']);
+      const duelCases = new Map<string, () => Promise<unknown>>();
+      for (const cache of ['off', 'on'] as const) {
+        const engines = new Map<TargetName, VerifyPair>();
+        for (const t of duelTargets) {
+          const w = workloads.get(t)!;
+          engines.set(
+            t,
+            cache === 'on'
+              ? { strict: w.ops['strict verify'], stateless: w.ops['stateless verify'] }
+              : await uncachedVerifies(w.sessions.store),
+          );
+        }
+        duelCases.set(duelLabel(cache, STATELESS), engines.get('memory')!.stateless);
+        for (const t of duelTargets) duelCases.set(duelLabel(cache, t), engines.get(t)!.strict);
+      }
       const duelRounds = ctx.quick ? 11 : 31;
       const duelMs = ctx.quick ? 60 : 120;
       const cpuPerCall = new Map<string, number[]>([...duelCases.keys()].map((k) => [k, []]));
@@ -177,16 +211,27 @@ export default defineBenchmark({
         for (let k = 0; k < perCall.length; k++) cpuPerCall.get(duelNames[k]!)!.push(perCall[k]!);
       }
       const strictCost: Record<string, number> = {};
-      for (const t of duelTargets) {
-        const strict = cpuPerCall.get(label(t, 'strict verify'))!;
-        const stateless = cpuPerCall.get(STATELESS)!;
-        const ratio = medianOf(strict.map((x, i) => x / stateless[i]!));
-        strictCost[t] = ratio;
-        checks.push({
-          name: `${t}: strict verify costs <= ${MAX_STRICT_COST}x stateless verify (CPU)`,
-          pass: ratio <= MAX_STRICT_COST,
-          detail: `${formatRatio(ratio)} (${medianOf(strict).toFixed(2)} vs ${medianOf(stateless).toFixed(2)} µs of CPU per call, median of ${duelRounds} rounds, cases interleaved in ${SLICE_MS} ms slices)`,
-        });
+      const cachedNotes: string[] = [];
+      for (const cache of ['off', 'on'] as const) {
+        const stateless = cpuPerCall.get(duelLabel(cache, STATELESS))!;
+        for (const t of duelTargets) {
+          const strict = cpuPerCall.get(duelLabel(cache, t))!;
+          const ratio = medianOf(strict.map((x, i) => x / stateless[i]!));
+          const micros = `${medianOf(strict).toFixed(2)} vs ${medianOf(stateless).toFixed(2)} µs of CPU per call`;
+          strictCost[duelLabel(cache, t)] = ratio;
+          if (cache === 'off') {
+            checks.push({
+              name: `${t}: strict verify costs <= ${MAX_STRICT_COST}x stateless verify (CPU, verified cache off)`,
+              pass: ratio <= MAX_STRICT_COST,
+              detail: `${formatRatio(ratio)} (${micros}, median of ${duelRounds} rounds, cases interleaved in ${SLICE_MS} ms slices)`,
+            });
+          } else {
+            const added = medianOf(strict.map((x, i) => x - stateless[i]!));
+            cachedNotes.push(
+              `${t}, verified cache on (the default): strict ${formatRatio(ratio)} stateless (${micros}): strictness adds ${added.toFixed(2)} µs per call, the store read.`,
+            );
+          }
+        }
       }
 
       const floor = measured[STATELESS]!;
@@ -282,7 +327,8 @@ export default defineBenchmark({
         tables,
         checks,
         notes: [
-          `strict ÷ stateless (checks): a separate head-to-head of stateless verify and strict verify on the memory store and on Redis with the live cache only, on the process CPU clock: ${ctx.quick ? 11 : 31} rounds of ${ctx.quick ? 60 : 120} ms per case, the cases taking turns in ${SLICE_MS} ms slices within each round; ratio = median of per-round ratios of CPU µs per call.`,
+          `strict ÷ stateless (checks): a separate head-to-head of stateless verify and strict verify on the memory store and on Redis with the live cache only, on the process CPU clock: ${ctx.quick ? 11 : 31} rounds of ${ctx.quick ? 60 : 120} ms per case, the cases taking turns in ${SLICE_MS} ms slices within each round; ratio = median of per-round ratios of CPU µs per call. The checks run with the verified-token cache off (verifiedCacheSize: 0), so every call verifies the token's signature and parses it, as the issue's measure asks; with the cache on (the default, and the table above) a repeated token skips that work and strictness adds the same store read to a much smaller base:`,
+          ...cachedNotes,
           'vs memory: paired per-round ratio against MemoryStore for the same operation (the store cost on top of the engine). vs stateless floor: strict verify against stateless verify (same token checks, no store read).',
           `revoke namespace (${NAMESPACE_SIZE}) ends the sessions: it is timed with compareTimed (each round first fills fresh namespaces, untimed, then revokes them one by one), the stores interleaved round by round; p50/p99 are over every timed call.`,
           `revoke namespace access (${NAMESPACE_SIZE}) marks the ${NAMESPACE_SIZE} sessions' access tokens revoked and bumps their versions; it repeats on the same namespace.`,
