@@ -47,7 +47,8 @@ async function engineFor(): Promise<{ sessions: Sessions<UserProfile>; redis: Re
     sessions: createSessions<UserProfile>({
       keys: KEYS,
       store: new MemoryStore(),
-      verifyMode: spec.auth === 'stateless' ? 'stateless' : 'strict',
+      verifyMode: spec.auth.startsWith('stateless') ? 'stateless' : 'strict',
+      ...(spec.auth === 'stateless-uncached' && { verifiedCacheSize: 0 }),
     }),
     redis: null,
   };

@@ -21,6 +21,8 @@ export type Framework = (typeof FRAMEWORKS)[number];
  *   the route a middleware chain, which Hono and @hono/node-server answer through a slower path);
  * - `stateless` / `strict-memory` / `strict-redis` / `strict-redis-cache`: jwt-sessions'
  *   `requireAccess()` with that verify mode and store (`-cache` = RedisStore `liveCache: true`);
+ * - `stateless-uncached`: stateless with the verified-token cache off (`verifiedCacheSize: 0`):
+ *   every request verifies the token's signature and parses it, as a token seen for the first time;
  * - `fastify-jwt`, `express-jwt`: the usual stateless JWT plugin of that framework;
  * - `express-session`: express-session + connect-redis v9 on the `redis` v5 client (a cookie);
  * - `nestjs-passport`: @nestjs/passport's `AuthGuard('jwt')` with passport-jwt (NestJS's usual pick).
@@ -29,6 +31,7 @@ export const AUTHS = [
   'none',
   'none-middleware',
   'stateless',
+  'stateless-uncached',
   'strict-memory',
   'strict-redis',
   'strict-redis-cache',
@@ -68,7 +71,7 @@ export const SIGNING_KEYS = { signing: { alg: 'HS256', key: SECRET, kid: 'http-b
 
 /** The cases guarded by jwt-sessions' own middleware. */
 export function guardedByJwtSessions(auth: Auth): boolean {
-  return auth === 'stateless' || auth.startsWith('strict-');
+  return auth.startsWith('stateless') || auth.startsWith('strict-');
 }
 
 export function usesRedis(auth: Auth): boolean {
