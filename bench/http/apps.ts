@@ -58,6 +58,14 @@ async function startExpress(spec: ServerSpec, sessions: AppSessions): Promise<Ru
     app.get(ROUTE, (_req, res) => {
       res.json(profileOf(USER));
     });
+  } else if (spec.auth === 'none-middleware') {
+    app.get(
+      ROUTE,
+      (_req, _res, next) => next(),
+      (_req, res) => {
+        res.json(profileOf(USER));
+      },
+    );
   } else if (guardedByJwtSessions(spec.auth) && sessions) {
     const { expressSessions } = await import('../../src/adapters/express.js');
     const auth = expressSessions(sessions);

@@ -17,8 +17,9 @@ export type Framework = (typeof FRAMEWORKS)[number];
 /**
  * How `GET /api/me` is guarded:
  * - `none`: not at all (the framework's ceiling; the same Authorization header is still sent);
- * - `none-middleware`: no auth, but the route has one no-op async middleware (Hono: any guard makes
- *   the route a middleware chain, which Hono and @hono/node-server answer through a slower path);
+ * - `none-middleware`: no auth, but the route has one no-op middleware: what any guard costs the
+ *   framework before it does anything (Hono: any guard makes the route an async middleware chain;
+ *   Express: one more router layer);
  * - `stateless` / `strict-memory` / `strict-redis` / `strict-redis-cache`: jwt-sessions'
  *   `requireAccess()` with that verify mode and store (`-cache` = RedisStore `liveCache: true`);
  * - `stateless-uncached`: stateless with the verified-token cache off (`verifiedCacheSize: 0`):
