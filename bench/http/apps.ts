@@ -201,17 +201,22 @@ async function startKoa(spec: ServerSpec, sessions: AppSessions): Promise<Runnin
   const { default: Koa } = await import('koa');
   const { createServer } = await import('node:http');
   const app = new Koa();
+  // The same shape for both (one middleware answering the route, no router), so the ratio is the
+  // guard's cost; the guarded one runs the guard, then the answer as its `next`.
   if (spec.auth === 'none') {
-    app.use((ctx) => {
-      if (ctx.path === ROUTE) ctx.body = profileOf(USER);
+    app.use((ctx, next) => {
+      if (ctx.path !== ROUTE) return next();
+      ctx.body = profileOf(USER);
+      return undefined;
     });
   } else if (guardedByJwtSessions(spec.auth) && sessions) {
     const { koaSessions } = await import('../../src/adapters/koa.js');
     const guard = koaSessions(sessions).requireAccess();
-    app.use(async (ctx, next) => {
+    app.use((ctx, next) => {
       if (ctx.path !== ROUTE) return next();
-      await guard(ctx, async () => {
+      return guard(ctx, () => {
         ctx.body = profileOf(ctx.state.jwtSession.claims);
+        return Promise.resolve();
       });
     });
   } else {

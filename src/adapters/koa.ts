@@ -14,7 +14,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Context, Middleware, Next } from 'koa';
 import { RequestError } from '../errors.js';
-import { checkAuthorizeOptions } from '../http/authorize.js';
+import { checkAuthorizeOptions, patchIsEmpty } from '../http/authorize.js';
 import { readNodeStream } from '../http/body.js';
 import { mergeHeaderList } from '../http/cors.js';
 import { createRouteDispatcher } from '../http/dispatch.js';
@@ -28,40 +28,59 @@ import type {
   HttpRequest,
   HttpResponse,
   JwtSession,
+  RawBody,
   ResponsePatch,
 } from '../http/types.js';
 import type { Sessions } from '../session/engine.js';
 import { type SessionGuards, sessionGuards } from './guards.js';
-import { nodeHeaderReader } from './node.js';
+import { readNodeHeader } from './node.js';
 
 /** What the middleware puts in `ctx.state`: `ctx.state.jwtSession`. */
 export interface JwtSessionState {
   jwtSession: JwtSession;
 }
 
+/** A Koa context as an `HttpRequest`: a class, so nothing per request is a closure. */
+class KoaHttpRequest implements HttpRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly #ctx: Context;
+
+  constructor(ctx: Context) {
+    this.#ctx = ctx;
+    this.method = ctx.req.method ?? 'GET';
+    this.url = ctx.originalUrl ?? ctx.req.url ?? '/';
+  }
+
+  header(name: string): string | undefined {
+    return readNodeHeader(this.#ctx.req, name);
+  }
+
+  // Lazy: Koa's `ip` honours `app.proxy`; only login/refresh record it.
+  get ip(): string | null {
+    const ctx = this.#ctx;
+    return ctx.request.ip || ctx.req.socket?.remoteAddress || null;
+  }
+
+  async readBody(limit: number): Promise<RawBody> {
+    const ctx = this.#ctx;
+    const req: IncomingMessage = ctx.req;
+    const parsed = (ctx.request as { body?: unknown }).body;
+    // A body parser (e.g. @koa/bodyparser) consumed the stream already: use what it produced.
+    if (req.readableEnded) return parsed === undefined ? null : { parsed };
+    const bytes = await readNodeStream(req, limit);
+    return bytes.length === 0 ? null : { bytes };
+  }
+}
+
 /** A Koa context as an `HttpRequest`. */
 export function koaHttpRequest(ctx: Context): HttpRequest {
-  const req: IncomingMessage = ctx.req;
-  return {
-    method: req.method ?? 'GET',
-    url: ctx.originalUrl ?? req.url ?? '/',
-    header: nodeHeaderReader(req),
-    // Lazy: Koa's `ip` honours `app.proxy`; only login/refresh record it.
-    get ip() {
-      return ctx.request.ip || req.socket?.remoteAddress || null;
-    },
-    async readBody(limit) {
-      const parsed = (ctx.request as { body?: unknown }).body;
-      // A body parser (e.g. @koa/bodyparser) consumed the stream already: use what it produced.
-      if (req.readableEnded) return parsed === undefined ? null : { parsed };
-      const bytes = await readNodeStream(req, limit);
-      return bytes.length === 0 ? null : { bytes };
-    },
-  };
+  return new KoaHttpRequest(ctx);
 }
 
 /** Adds a patch's headers (merging list headers) and cookies to the Koa response. */
 export function applyKoaPatch(ctx: Context, patch: ResponsePatch): void {
+  if (patchIsEmpty(patch)) return;
   for (const [name, value] of Object.entries(patch.headers)) {
     if (name === 'vary' || name === 'access-control-expose-headers') {
       const existing: unknown = ctx.response.get(name);

@@ -18,12 +18,7 @@ const FIRST_ONLY: ReadonlySet<string> = new Set([
   'user-agent',
 ]);
 
-/** A header reader over Node's parsed headers (lower-case names). */
-export function nodeHeaderReader(req: IncomingMessage): (name: string) => string | undefined {
-  return (name) => readNodeHeader(req, name);
-}
-
-/** `nodeHeaderReader(req)(name)` without the closure, for request views built per request. */
+/** A header of Node's parsed headers (lower-case name); a repeated first-only header reads as `a, b`. */
 export function readNodeHeader(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];
   if (value === undefined) return undefined;
