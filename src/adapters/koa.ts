@@ -128,16 +128,19 @@ export function createKoaMiddleware(http: SessionHttp, options: AuthorizeOptions
   checkAuthorizeOptions(options);
   return (ctx: Context, next: Next) => {
     const request = koaHttpRequest(ctx);
-    const refuse = (error: unknown) => sendKoaResponse(ctx, http.errorResponse(error, request));
     let answer: Authorized | Promise<Authorized>;
     try {
       answer = http.authorizeEager(request, options);
     } catch (error) {
-      return refuse(error);
+      return sendKoaResponse(ctx, http.errorResponse(error, request));
     }
-    // Answered at once (stateless, or the store had the session at hand): no promise hop.
-    if (answer instanceof Promise) return answer.then((authorized) => proceed(ctx, authorized, next), refuse);
-    return proceed(ctx, answer, next);
+    // Answered at once (stateless, or the store had the session at hand): no promise hop, and no
+    // closure made for a path not taken.
+    if (!(answer instanceof Promise)) return proceed(ctx, answer, next);
+    return answer.then(
+      (authorized) => proceed(ctx, authorized, next),
+      (error: unknown) => sendKoaResponse(ctx, http.errorResponse(error, request)),
+    );
   };
 }
 

@@ -159,13 +159,20 @@ export class JwtSessionGuard implements CanActivate {
     }
     // Answered at once (stateless, or the store had the session at hand): Nest takes the boolean.
     const answer = this.http.authorizeEager(nestHttpRequest(request), options);
-    const admit = ({ session, patch }: Authorized): boolean => {
-      request.jwtSession = session;
-      applyPatch(http.getResponse<PlatformResponse>(), patch);
-      return true;
-    };
-    return answer instanceof Promise ? answer.then(admit) : admit(answer);
+    if (!(answer instanceof Promise)) return admit(http, request, answer);
+    return answer.then((authorized) => admit(http, request, authorized));
   }
+}
+
+/** An authorized request: its session on the request, the patch on the response. */
+function admit(
+  http: ReturnType<ExecutionContext['switchToHttp']>,
+  request: PlatformRequest,
+  { session, patch }: Authorized,
+): true {
+  request.jwtSession = session;
+  applyPatch(http.getResponse<PlatformResponse>(), patch);
+  return true;
 }
 
 const NO_OPTIONS: AuthorizeOptions = Object.freeze({});

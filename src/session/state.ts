@@ -1,4 +1,5 @@
 import { SessionError } from '../errors.js';
+import { BoundedMap } from '../tokens/bounded-map.js';
 import type { Payload } from './types.js';
 
 /**
@@ -62,8 +63,7 @@ const decodedStates = new WeakMap<object, { data: string; state: SessionState }>
  * SQL) reads a new record object per call, but the same text until the session changes. Bounded,
  * oldest out first; decoding is a pure function of the text, so sharing it is safe.
  */
-const statesByText = new Map<string, SessionState>();
-const MAX_STATES_BY_TEXT = 1024;
+const statesByText = new BoundedMap<SessionState>(1024);
 
 /**
  * `decodeState(record.data)`, decoded once per record object — the stores hand out the same record
@@ -81,10 +81,7 @@ export function recordState(record: { readonly data: string }): SessionState {
   // garbage collector more than the text lookup it would save on a record used once).
   if (known !== undefined) return known;
   const state = Object.freeze(decodeState(data));
-  if (statesByText.size >= MAX_STATES_BY_TEXT) {
-    statesByText.delete(statesByText.keys().next().value as string);
-  }
-  statesByText.set(data, state);
+  statesByText.add(data, state);
   decodedStates.set(record, { data, state });
   return state;
 }

@@ -24,6 +24,7 @@ import { Buffer } from 'node:buffer';
 import { ConfigurationError, InvalidPayloadError, TokenExpiredError, TokenFormatError } from '../errors.js';
 import { isAlgorithm } from './algorithms.js';
 import { decodeAsciiBase64url, hasCanonicalTail, isCanonicalBase64url } from './base64url.js';
+import { BoundedMap } from './bounded-map.js';
 import { type ClaimRules, checkClaims, checkExpected } from './claims.js';
 import { MAX_JSON_DEPTH, parseJsonObjectBytes, parseJsonObjectFromBase64url } from './json.js';
 import {
@@ -38,12 +39,7 @@ import {
   type TokenType,
 } from './keys.js';
 import { assertCompactSignature } from './signature.js';
-import {
-  DEFAULT_VERIFIED_CACHE_SIZE,
-  deepFreeze,
-  MAX_VERIFIED_CACHE_SIZE,
-  VerifiedTokenCache,
-} from './verified-cache.js';
+import { DEFAULT_VERIFIED_CACHE_SIZE, deepFreeze, MAX_VERIFIED_CACHE_SIZE } from './verified-cache.js';
 
 export interface JwtCodecOptions {
   keys: KeyRing | KeyRingOptions;
@@ -134,7 +130,7 @@ export class JwtCodec {
   readonly #maxTokenBytes: number;
   /** `,"iss":…,"aud":…}`: the configured claims as JSON text that closes a claims object ('' if none). */
   readonly #configuredClaims: string;
-  readonly #verified: VerifiedTokenCache | null;
+  readonly #verified: BoundedMap<VerifiedJwt> | null;
 
   constructor(options: JwtCodecOptions) {
     if (typeof options !== 'object' || options === null) {
@@ -159,7 +155,7 @@ export class JwtCodec {
         `verifiedCacheSize must be an integer between 0 and ${MAX_VERIFIED_CACHE_SIZE}`,
       );
     }
-    this.#verified = cacheSize === 0 ? null : new VerifiedTokenCache(cacheSize);
+    this.#verified = cacheSize === 0 ? null : new BoundedMap<VerifiedJwt>(cacheSize);
     const { issuer, audience } = this.#rules;
     this.#configuredClaims =
       issuer === undefined && audience === undefined
@@ -252,7 +248,7 @@ export class JwtCodec {
 
   /** A cached verification: the type, then the claims against this call's time and options. */
   #recheck(
-    cache: VerifiedTokenCache,
+    cache: BoundedMap<VerifiedJwt>,
     token: string,
     known: VerifiedJwt,
     options: VerifyOptions,

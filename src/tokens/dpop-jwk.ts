@@ -10,6 +10,7 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { type AlgorithmSpec, algorithmSpec } from './algorithms.js';
 import { decodeBase64url } from './base64url.js';
+import { BoundedMap } from './bounded-map.js';
 import { jwkThumbprint } from './keys.js';
 import { type CompactVerifier, createCompactVerifier } from './signature.js';
 
@@ -132,7 +133,7 @@ function checkOptionalMembers(jwk: Record<string, unknown>, alg: string): void {
   }
 }
 
-const cache = new Map<string, ProofKey>();
+const cache = new BoundedMap<ProofKey>(CACHE_SIZE);
 
 /**
  * The prepared public key of a proof's `jwk` header for `alg` (already allow-listed by the
@@ -157,9 +158,7 @@ export function proofKey(jwkValue: unknown, alg: string, spec: AlgorithmSpec): P
       : `${spec.alg}.${members['crv']}.${members['x']}.${members['y'] ?? ''}`;
   const hit = cache.get(cacheKey);
   if (hit !== undefined) {
-    // Most recently used last: Map iteration order is insertion order.
-    cache.delete(cacheKey);
-    cache.set(cacheKey, hit);
+    cache.refresh(cacheKey, hit); // most recently used last
     return hit;
   }
   let key: KeyObject;
@@ -173,8 +172,7 @@ export function proofKey(jwkValue: unknown, alg: string, spec: AlgorithmSpec): P
     jwk: Object.freeze(members),
     verify: createCompactVerifier(spec.alg, key),
   });
-  cache.set(cacheKey, prepared);
-  if (cache.size > CACHE_SIZE) cache.delete(cache.keys().next().value!);
+  cache.add(cacheKey, prepared);
   return prepared;
 }
 

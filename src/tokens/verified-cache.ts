@@ -10,41 +10,13 @@
  *   only with tokens this server signed; bounded (oldest out first), so at worst it misses.
  * - Entries hold frozen results: every caller of the same token gets the same read-only claims.
  * - An expired entry is dropped when it is next looked up, or pushed out by newer ones.
+ *
+ * The cache itself is a `BoundedMap<VerifiedJwt>` (bounded-map.ts) held by the codec.
  */
-import type { VerifiedJwt } from './codec.js';
-
 /** Default number of verified access tokens a codec keeps. */
 export const DEFAULT_VERIFIED_CACHE_SIZE = 1000;
 /** Upper bound of the option (each entry holds one token text and its claims). */
 export const MAX_VERIFIED_CACHE_SIZE = 1_000_000;
-
-export class VerifiedTokenCache {
-  readonly #entries = new Map<string, VerifiedJwt>();
-  readonly #capacity: number;
-
-  constructor(capacity: number) {
-    this.#capacity = capacity;
-  }
-
-  get size(): number {
-    return this.#entries.size;
-  }
-
-  get(token: string): VerifiedJwt | undefined {
-    return this.#entries.get(token);
-  }
-
-  add(token: string, verified: VerifiedJwt): void {
-    const entries = this.#entries;
-    // A Map iterates in insertion order: its first key is the oldest entry.
-    if (entries.size >= this.#capacity) entries.delete(entries.keys().next().value as string);
-    entries.set(token, verified);
-  }
-
-  delete(token: string): void {
-    this.#entries.delete(token);
-  }
-}
 
 /** Freezes a parsed JSON value and everything in it (JSON values only: objects, arrays, primitives). */
 export function deepFreeze<T>(value: T): T {
