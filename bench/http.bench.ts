@@ -83,8 +83,9 @@ const AUTH_LABELS: Record<Auth, string> = {
 
 const OURS: Auth[] = ['none', 'stateless', 'strict-memory', 'strict-redis', 'strict-redis-cache'];
 const PEERS: Partial<Record<Framework, Auth[]>> = {
-  // Any guard makes a Hono route a middleware chain (an async compose, a Promise for
-  // @hono/node-server): this row shows what that alone costs against the ceiling.
+  // A guard as middleware makes a Hono route a middleware chain (an async compose, a Promise for
+  // @hono/node-server): this row shows what that alone costs. Our Hono cases use
+  // `withSession(handler)`, which keeps the route one handler and skips the chain.
   hono: ['none-middleware'],
   // What a token seen for the first time costs (no check: the verified cache is the default).
   // Express: the no-op middleware row is the ceiling of any guarded route (see guardShareOf).

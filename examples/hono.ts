@@ -39,8 +39,12 @@ app.route(
 );
 
 // A protected route: Authorization: Bearer <access token>, or the access cookie (+ X-CSRF-Token on POST).
-app.get('/api/me', auth.requireAccess(), (c) =>
-  c.json({ user_id: c.get('jwtSession').claims.user_id, session_id: c.get('jwtSession').sessionId }),
+// One handler, so Hono skips its middleware chain; `auth.requireAccess()` is the middleware form.
+app.get(
+  '/api/me',
+  auth.withSession((c, session) =>
+    c.json({ user_id: session.claims.user_id, session_id: session.sessionId }),
+  ),
 );
 
 const port = Number(process.env.PORT ?? 3000);

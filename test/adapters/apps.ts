@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import express from 'express';
 import Fastify from 'fastify';
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { validator } from 'hono/validator';
 import { expressSessions } from '../../src/adapters/express.js';
 import {
@@ -20,6 +20,7 @@ import { honoSessions, type JwtSessionsEnv, toWebResponse } from '../../src/adap
 import { RequestError } from '../../src/errors.js';
 import { clientErrorListener } from '../../src/http/errors.js';
 import { createSessionHttp } from '../../src/http/session-http.js';
+import type { AuthorizeOptions, JwtSession } from '../../src/http/types.js';
 import { INTERNAL_DETAIL, MAX_HEADER_SIZE, type RunningApp, type StartApp } from './harness.js';
 
 export function listen(server: Server): Promise<RunningApp> {
@@ -157,60 +158,87 @@ export const startFastify: StartApp = async (fixture) => {
   return { url: address, close: () => app.close() };
 };
 
-export const startHono: StartApp = async (fixture) => {
-  const http = createSessionHttp(fixture.sessions, fixture.httpOptions);
-  const auth = honoSessions(http);
-  const app = new Hono<JwtSessionsEnv>();
-  app.route(fixture.prefix, auth.routes(fixture.routeOptions));
-  app.onError(auth.errorResponse);
-  app.get('/api/me', auth.requireAccess(), (c) =>
-    c.json({ claims: c.get('jwtSession').claims, transport: c.get('jwtSession').transport }),
-  );
-  app.post('/api/echo', auth.requireAccess(), (c) =>
-    c.json({ ok: true, transport: c.get('jwtSession').transport }),
-  );
-  app.get('/api/stateless', auth.requireAccess({ mode: 'stateless' }), (c) =>
-    c.json({ claims: c.get('jwtSession').claims }),
-  );
-  app.get('/api/header-only', auth.requireAccess({ transport: 'header' }), (c) => c.json({ ok: true }));
-  app.get('/api/cookie-only', auth.requireAccess({ transport: 'cookie' }), (c) => c.json({ ok: true }));
-  app.post('/api/refresh-check', auth.requireRefresh(), (c) =>
-    c.json({ session_id: c.get('jwtSession').sessionId, transport: c.get('jwtSession').transport }),
-  );
-  app.post('/api/refresh-by-access', auth.requireRefreshByAccess(), async (c) => {
-    // A typed error thrown here reaches app.onError(auth.errorResponse).
-    const session = c.get('jwtSession');
-    const pair = await auth.sessions.refreshByAccess(session.token);
-    return toWebResponse(auth.http.tokenResponse(pair, session.transport));
-  });
-  app.get('/api/throws-typed', () => {
-    throw new RequestError('not_found', 'no such note');
-  });
-  app.get('/api/throws-plain', () => {
-    throw new Error(INTERNAL_DETAIL);
-  });
-  app.get('/public', (c) => c.json({ ok: true }));
-  app.get('/api/items/:id', (c) => c.json({ id: c.req.param('id') }));
-  // Hono's validator throws an HTTPException(400) on a malformed body.
-  app.post(
-    '/api/json',
-    validator('json', (value) => value),
-    (c) => c.json({ body: c.req.valid('json') }),
-  );
-  return new Promise((resolve) => {
-    const server = serve(
-      { fetch: app.fetch, port: 0, hostname: '127.0.0.1', serverOptions: { maxHeaderSize: MAX_HEADER_SIZE } },
-      (info) => {
-        server.on('clientError', clientErrorListener());
-        resolve({
-          url: `http://127.0.0.1:${info.port}`,
-          close: () =>
-            new Promise<void>((done) => {
-              (server as Server).closeAllConnections();
-              server.close(() => done());
-            }),
-        });
-      },
+/**
+ * The Hono app, its guarded routes as `require*` middleware in front of a handler, or (`withSession`)
+ * as one guarded handler each: the scenario suite runs on both forms.
+ */
+function startHonoApp(form: 'middleware' | 'handler'): StartApp {
+  return async (fixture) => {
+    const http = createSessionHttp(fixture.sessions, fixture.httpOptions);
+    const auth = honoSessions(http);
+    const app = new Hono<JwtSessionsEnv>();
+    type Answer = (c: Context<JwtSessionsEnv>, session: JwtSession) => Response | Promise<Response>;
+    const guarded = (method: 'GET' | 'POST', path: string, options: AuthorizeOptions, answer: Answer) => {
+      if (form === 'handler') {
+        app.on(method, path, auth.withSession(answer, options));
+        return;
+      }
+      const { kind = 'access', ...rest } = options;
+      const middleware =
+        kind === 'refresh'
+          ? auth.requireRefresh(rest)
+          : kind === 'refresh_by_access'
+            ? auth.requireRefreshByAccess(rest)
+            : auth.requireAccess(rest);
+      app.on(method, path, middleware, (c) => answer(c, c.get('jwtSession')));
+    };
+    app.route(fixture.prefix, auth.routes(fixture.routeOptions));
+    app.onError(auth.errorResponse);
+    guarded('GET', '/api/me', {}, (c, session) =>
+      c.json({ claims: session.claims, transport: session.transport }),
     );
-  });
-};
+    guarded('POST', '/api/echo', {}, (c, session) => c.json({ ok: true, transport: session.transport }));
+    guarded('GET', '/api/stateless', { mode: 'stateless' }, (c, session) =>
+      c.json({ claims: session.claims }),
+    );
+    guarded('GET', '/api/header-only', { transport: 'header' }, (c) => c.json({ ok: true }));
+    guarded('GET', '/api/cookie-only', { transport: 'cookie' }, (c) => c.json({ ok: true }));
+    guarded('POST', '/api/refresh-check', { kind: 'refresh' }, (c, session) =>
+      c.json({ session_id: session.sessionId, transport: session.transport }),
+    );
+    guarded('POST', '/api/refresh-by-access', { kind: 'refresh_by_access' }, async (c) => {
+      // A typed error thrown here reaches app.onError(auth.errorResponse).
+      const session = c.get('jwtSession');
+      const pair = await auth.sessions.refreshByAccess(session.token);
+      return toWebResponse(auth.http.tokenResponse(pair, session.transport));
+    });
+    app.get('/api/throws-typed', () => {
+      throw new RequestError('not_found', 'no such note');
+    });
+    app.get('/api/throws-plain', () => {
+      throw new Error(INTERNAL_DETAIL);
+    });
+    app.get('/public', (c) => c.json({ ok: true }));
+    app.get('/api/items/:id', (c) => c.json({ id: c.req.param('id') }));
+    // Hono's validator throws an HTTPException(400) on a malformed body.
+    app.post(
+      '/api/json',
+      validator('json', (value) => value),
+      (c) => c.json({ body: c.req.valid('json') }),
+    );
+    return new Promise((resolve) => {
+      const server = serve(
+        {
+          fetch: app.fetch,
+          port: 0,
+          hostname: '127.0.0.1',
+          serverOptions: { maxHeaderSize: MAX_HEADER_SIZE },
+        },
+        (info) => {
+          server.on('clientError', clientErrorListener());
+          resolve({
+            url: `http://127.0.0.1:${info.port}`,
+            close: () =>
+              new Promise<void>((done) => {
+                (server as Server).closeAllConnections();
+                server.close(() => done());
+              }),
+          });
+        },
+      );
+    });
+  };
+}
+
+export const startHono = startHonoApp('middleware');
+export const startHonoHandlers = startHonoApp('handler');

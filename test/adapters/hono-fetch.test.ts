@@ -69,3 +69,88 @@ describe('Hono adapter on the bare Fetch API', () => {
     expect((await resolved.fixture.sessions.getSession(two.session_id))?.ip).toBe('203.0.113.7');
   });
 });
+
+describe('Hono withSession: a guarded route as one handler', () => {
+  async function setup() {
+    const fixture = createFixture();
+    const auth = honoSessions(fixture.sessions, fixture.httpOptions);
+    const app = new Hono<JwtSessionsEnv>();
+    app.route('/auth', auth.routes(fixture.routeOptions));
+    app.onError((error, c) =>
+      error.message === 'boom' ? c.json({ caught: true }, 500) : auth.errorResponse(error, c),
+    );
+    // A raw Response (not c.json): the renewal headers must still reach it, as with the middleware.
+    app.get(
+      '/raw',
+      auth.withSession((c, session) => new Response(`${session.sessionId}|${c.get('jwtSession').sessionId}`)),
+    );
+    app.get(
+      '/async',
+      auth.withSession(async (c, session) => c.json({ sid: session.sessionId })),
+    );
+    app.get(
+      '/boom',
+      auth.withSession(() => {
+        throw new Error('boom');
+      }),
+    );
+    app.get(
+      '/stateless',
+      auth.withSession((c) => c.json({ ok: true }), { mode: 'stateless' }),
+    );
+    const login = await app.fetch(
+      new Request('https://api.example/auth/login', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(DEMO),
+      }),
+    );
+    const tokens = (await login.json()) as { access_token: string; session_id: string };
+    const get = (path: string, token = tokens.access_token) =>
+      app.fetch(new Request(`https://api.example${path}`, { headers: { authorization: `Bearer ${token}` } }));
+    return { fixture, tokens, get };
+  }
+
+  it('answers synchronously when the session is at hand: no promise for Hono to await', async () => {
+    const { tokens, get } = await setup();
+    const stateless = get('/stateless');
+    expect(stateless).toBeInstanceOf(Response);
+    expect((stateless as Response).status).toBe(200);
+    // Strict on this fixture's store reads the session asynchronously: then a promise, same answer.
+    expect(await (await get('/raw')).text()).toBe(`${tokens.session_id}|${tokens.session_id}`);
+    expect(await (await get('/async')).json()).toEqual({ sid: tokens.session_id });
+  });
+
+  it('refuses as the middleware does, and the handler never runs', async () => {
+    const { tokens, get } = await setup();
+    const forged = `${tokens.access_token.slice(0, -2)}AA`;
+    for (const path of ['/raw', '/async', '/boom']) {
+      const reply = await get(path, forged);
+      expect(reply.status).toBe(401);
+      expect(await reply.json()).toMatchObject({ code: 'signature_invalid' });
+      expect(reply.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
+    }
+  });
+
+  it('a sliding renewal reaches a raw Response; a throwing handler reaches app.onError', async () => {
+    const { fixture, tokens, get } = await setup();
+    fixture.advance(35);
+    const reply = await get('/raw');
+    expect(reply.status).toBe(200);
+    expect(reply.headers.get('authorization')).toMatch(/^Bearer /);
+    expect(reply.headers.get('authorization')).not.toBe(`Bearer ${tokens.access_token}`);
+    expect(reply.headers.get('cache-control')).toBe('no-store');
+    const boom = await get('/boom');
+    expect(boom.status).toBe(500);
+    expect(await boom.json()).toEqual({ caught: true });
+  });
+
+  it('takes the same options as the middleware, checked when the route is built', async () => {
+    const { fixture, tokens, get } = await setup();
+    await fixture.sessions.revokeSession(tokens.session_id);
+    expect((await get('/async')).status).toBe(401);
+    expect((await get('/stateless')).status).toBe(200);
+    const auth = honoSessions(fixture.sessions);
+    expect(() => auth.withSession((c) => c.json({}), { mode: 'sometimes' as never })).toThrow(/mode/);
+  });
+});
