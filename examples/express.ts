@@ -38,9 +38,13 @@ app.use(
 );
 
 // A protected route: Authorization: Bearer <access token>, or the access cookie (+ X-CSRF-Token on POST).
-app.get('/api/me', auth.requireAccess(), (req, res) => {
-  res.json({ user_id: req.jwtSession!.claims.user_id, session_id: req.jwtSession!.sessionId });
-});
+// One handler (no extra Express layer); `auth.requireAccess()` is the middleware form.
+app.get(
+  '/api/me',
+  auth.withSession((_req, res, session) => {
+    res.json({ user_id: session.claims.user_id, session_id: session.sessionId });
+  }),
+);
 
 app.use(auth.errorHandler());
 

@@ -21,7 +21,8 @@ export type Framework = (typeof FRAMEWORKS)[number];
  *   framework before it does anything (Hono: any guard makes the route an async middleware chain;
  *   Express: one more router layer);
  * - `stateless` / `strict-memory` / `strict-redis` / `strict-redis-cache`: jwt-sessions'
- *   `requireAccess()` (on Hono `withSession(handler)`, the route as one handler) with that verify
+ *   guard (Express and Hono: `withSession(handler)`, the route as one handler; elsewhere
+ *   `requireAccess()` or its equivalent) with that verify
  *   mode and store (`-cache` = RedisStore `liveCache: true`);
  * - `stateless-uncached`: stateless with the verified-token cache off (`verifiedCacheSize: 0`):
  *   every request verifies the token's signature and parses it, as a token seen for the first time;

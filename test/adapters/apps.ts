@@ -42,48 +42,70 @@ export function listen(server: Server): Promise<RunningApp> {
   });
 }
 
-/** The Express app on a given Express (5 by default; the Express 4 suite passes its own). */
-export function startExpressOn(createApp: typeof express): StartApp {
-  return (fixture) => startExpressApp(createApp, fixture);
+/**
+ * The Express app on a given Express (5 by default; the Express 4 suite passes its own), its guarded
+ * routes as `require*` middleware in front of a handler, or (`handler`) each one `withSession`.
+ */
+export function startExpressOn(createApp: typeof express, form: GuardForm = 'middleware'): StartApp {
+  return (fixture) => startExpressApp(createApp, fixture, form);
 }
 
 export const startExpress: StartApp = startExpressOn(express);
 
+/** How a test app guards its routes: middleware in front of the handler, or one guarded handler. */
+export type GuardForm = 'middleware' | 'handler';
+
 async function startExpressApp(
   createApp: typeof express,
   fixture: Parameters<StartApp>[0],
+  form: GuardForm,
 ): Promise<RunningApp> {
   const auth = expressSessions(fixture.sessions, fixture.httpOptions);
   const app = createApp();
+  type Answer = (req: express.Request, res: express.Response, session: JwtSession) => unknown;
+  const guarded = (method: 'get' | 'post', path: string, options: AuthorizeOptions, answer: Answer) => {
+    if (form === 'handler') {
+      app[method](path, auth.withSession(answer, options));
+      return;
+    }
+    const { kind = 'access', ...rest } = options;
+    const middleware =
+      kind === 'refresh'
+        ? auth.requireRefresh(rest)
+        : kind === 'refresh_by_access'
+          ? auth.requireRefreshByAccess(rest)
+          : auth.requireAccess(rest);
+    app[method](path, middleware, (req, res, next) => {
+      const result = answer(req, res, req.jwtSession!);
+      if (result instanceof Promise) result.catch(next);
+    });
+  };
   app.use(fixture.prefix, auth.routes(fixture.routeOptions));
-  app.get('/api/me', auth.requireAccess(), (req, res) => {
-    res.json({ claims: req.jwtSession!.claims, transport: req.jwtSession!.transport });
+  guarded('get', '/api/me', {}, (_req, res, session) => {
+    res.json({ claims: session.claims, transport: session.transport });
   });
-  app.post('/api/echo', auth.requireAccess(), (req, res) => {
+  guarded('post', '/api/echo', {}, (req, res) => {
     res.json({ ok: true, transport: req.jwtSession!.transport });
   });
-  app.get('/api/stateless', auth.requireAccess({ mode: 'stateless' }), (req, res) => {
-    res.json({ claims: req.jwtSession!.claims });
+  guarded('get', '/api/stateless', { mode: 'stateless' }, (_req, res, session) => {
+    res.json({ claims: session.claims });
   });
-  app.get('/api/header-only', auth.requireAccess({ transport: 'header' }), (_req, res) => {
+  guarded('get', '/api/header-only', { transport: 'header' }, (_req, res) => {
     res.json({ ok: true });
   });
-  app.get('/api/cookie-only', auth.requireAccess({ transport: 'cookie' }), (_req, res) => {
+  guarded('get', '/api/cookie-only', { transport: 'cookie' }, (_req, res) => {
     res.json({ ok: true });
   });
-  app.post('/api/refresh-check', auth.requireRefresh(), (req, res) => {
-    res.json({ session_id: req.jwtSession!.sessionId, transport: req.jwtSession!.transport });
+  guarded('post', '/api/refresh-check', { kind: 'refresh' }, (_req, res, session) => {
+    res.json({ session_id: session.sessionId, transport: session.transport });
   });
-  app.post('/api/refresh-by-access', auth.requireRefreshByAccess(), async (req, res, next) => {
-    try {
-      const pair = await auth.sessions.refreshByAccess(req.jwtSession!.token);
-      const response = auth.http.tokenResponse(pair, req.jwtSession!.transport);
-      res.status(response.status).set(response.headers);
-      for (const cookie of response.cookies) res.append('set-cookie', cookie);
-      res.json(response.body);
-    } catch (error) {
-      next(error);
-    }
+  // A typed error thrown here (rejected) reaches auth.errorHandler() through next(error).
+  guarded('post', '/api/refresh-by-access', { kind: 'refresh_by_access' }, async (_req, res, session) => {
+    const pair = await auth.sessions.refreshByAccess(session.token);
+    const response = auth.http.tokenResponse(pair, session.transport);
+    res.status(response.status).set(response.headers);
+    for (const cookie of response.cookies) res.append('set-cookie', cookie);
+    res.json(response.body);
   });
   app.get('/api/throws-typed', () => {
     throw new RequestError('not_found', 'no such note');
@@ -162,7 +184,7 @@ export const startFastify: StartApp = async (fixture) => {
  * The Hono app, its guarded routes as `require*` middleware in front of a handler, or (`withSession`)
  * as one guarded handler each: the scenario suite runs on both forms.
  */
-function startHonoApp(form: 'middleware' | 'handler'): StartApp {
+function startHonoApp(form: GuardForm): StartApp {
   return async (fixture) => {
     const http = createSessionHttp(fixture.sessions, fixture.httpOptions);
     const auth = honoSessions(http);
