@@ -88,7 +88,7 @@ const PEERS: Partial<Record<Framework, Auth[]>> = {
   // `withSession(handler)`, which keeps the route one handler and skips the chain.
   hono: ['none-middleware'],
   // What a token seen for the first time costs (no check: the verified cache is the default).
-  // Express: the no-op middleware row is the ceiling of any guarded route (see guardShareOf).
+  // Express: the no-op middleware row is what a `requireAccess()` middleware's router layer costs.
   express: ['none-middleware', 'stateless-uncached', 'express-jwt', 'express-session'],
   fastify: ['stateless-uncached', 'fastify-jwt'],
   'nestjs-express': ['nestjs-passport'],
@@ -421,18 +421,6 @@ export default defineBenchmark({
       const c = perCpu[key(framework, auth)];
       return ceiling && c ? shareOfLimit(ceiling, c, floorSec) : undefined;
     };
-    /**
-     * The share of what a guarded route can reach: where the run has the framework's no-op
-     * middleware row, its ceiling replaces the no-auth one (every guard, ours or a peer's, pays that
-     * layer first), so the lead rule below sees how near the peer already is to what is possible.
-     */
-    const guardShareOf = (framework: Framework, auth: Auth) => {
-      const guardCeiling = perCpu[key(framework, 'none-middleware')];
-      const c = perCpu[key(framework, auth)];
-      if (guardCeiling === undefined || c === undefined) return shareOf(framework, auth);
-      return shareOfLimit(guardCeiling, c, floorSec);
-    };
-
     const rows: (string | number)[][] = [];
     for (const r of all) {
       const { framework, auth } = r.spec;
@@ -495,11 +483,8 @@ export default defineBenchmark({
       const name = `${framework}: ${AUTH_LABELS[ours]} vs ${AUTH_LABELS[peer]}`;
       const a = perCpu[key(framework, ours)];
       const b = perCpu[key(framework, peer)];
-      const oursShare = guardShareOf(framework, ours);
-      const peerShare = guardShareOf(framework, peer);
-      const basis = records.has(key(framework, 'none-middleware'))
-        ? 'the limit of a guarded route (no-op middleware ceiling + floor)'
-        : 'the limit';
+      const oursShare = shareOf(framework, ours);
+      const peerShare = shareOf(framework, peer);
       if (!a || !b || oursShare === undefined || peerShare === undefined) {
         if (records.has(key(framework, peer))) {
           checks.push({ name: `${name}: lead per CPU-second`, pass: false, detail: 'not measured' });
@@ -511,12 +496,12 @@ export default defineBenchmark({
       leads[name] = { cpuRatio, oursShare, peerShare, pass };
       const rule =
         peerShare * LEAD > 1
-          ? `the peer is at ${formatRatio(peerShare)} of ${basis}, so ${LEAD}x is out of reach: ahead of it and >= ${NEAR_LIMIT_SHARE} of it`
+          ? `the peer is at ${formatRatio(peerShare)} of the limit, so ${LEAD}x is out of reach: ahead of it and >= ${NEAR_LIMIT_SHARE} of it`
           : `>= ${LEAD}x`;
       checks.push({
         name: `${name}: lead per CPU-second (${rule})`,
         pass,
-        detail: `${formatRatio(cpuRatio)} per CPU-second (${formatOps(a.opsPerSec)} vs ${formatOps(b.opsPerSec)}; shares of ${basis} ${formatRatio(oursShare)} vs ${formatRatio(peerShare)}); req/s ${formatRatio(pairedRatio(wall[key(framework, ours)]!, wall[key(framework, peer)]!))}`,
+        detail: `${formatRatio(cpuRatio)} per CPU-second (${formatOps(a.opsPerSec)} vs ${formatOps(b.opsPerSec)}; shares of the limit ${formatRatio(oursShare)} vs ${formatRatio(peerShare)}); req/s ${formatRatio(pairedRatio(wall[key(framework, ours)]!, wall[key(framework, peer)]!))}`,
       });
     }
 
@@ -571,7 +556,7 @@ export default defineBenchmark({
     notes.push(
       `autocannon ${CONNECTIONS} connections, pipelining ${PIPELINING}. One server process per case (NODE_ENV=production), only one under load at a time: a framework's servers are started together, then probed and warmed up (${warmupSec} s) one by one, then measured in ${rounds} rounds of ${durationSec} s (after ${timing.rewarmSec} s of re-warm), rotating the order; the idle ones wait. The load generator and the server share the machine: read the ratios, not the absolute numbers.`,
       `limit = 1 / (1/ceiling + floor), req per CPU-second: the framework without auth plus one HS256 verification at the floor (bench/lib/floor.ts, the token bench's floor: HMAC, decode, JSON.parse, exp), ${(floorSec * 1e6).toFixed(2)} µs of CPU, median of ${floors.length} measurements in this run between the framework groups. share of limit = median over rounds of the case's req/CPU-s ÷ that round's limit.`,
-      `Peer leads must be >= ${LEAD}x per CPU-second in each of ${HISTORY_RUNS} full runs, unless ${LEAD}x the peer would pass the limit: then ours must be ahead of it and at >= ${NEAR_LIMIT_SHARE} of the limit. Where the run has the framework's no-op middleware row (Express, Hono), those shares are taken against the limit of a guarded route, 1 / (1/no-op-middleware ceiling + floor): any guard, ours or the peer's, pays the framework's middleware layer first (on Express about as much as the verification floor).`,
+      `Peer leads must be >= ${LEAD}x per CPU-second in each of ${HISTORY_RUNS} full runs, unless ${LEAD}x the peer would pass the limit: then ours must be ahead of it and at >= ${NEAR_LIMIT_SHARE} of the limit. The shares are against the no-auth limit: on Express and Hono our cases guard the route as one handler (\`withSession\`), while the peers are middleware and pay the framework's middleware layer (the no-op middleware row).`,
       "vs ceiling = median over rounds of (case / same framework without auth, same round). req/CPU-s = requests served per second of the server process's CPU time (user + system, all threads) during the measured run: the cost of a request, which depends far less than req/s on what else the machine runs. Latency: autocannon whole-millisecond percentiles, median over rounds.",
       'Every JWT case verifies the same HS256 token (jwt-sessions checks typ, kid/alg and claims; @fastify/jwt = fast-jwt, express-jwt = jsonwebtoken, both checking signature and exp). express-session: resave false, saveUninitialized false, so each request is one Redis GET plus connect-redis touch (EXPIRE).',
       `Strict (Redis): one HMGET per request; with the live cache, an in-process lookup kept coherent by pub/sub invalidations. Redis keys under a unique prefix (${redisPrefix}), deleted afterwards.`,
