@@ -76,8 +76,11 @@ export function expressHttpRequest(req: ExpressLikeRequest): HttpRequest {
   return new ExpressHttpRequest(req);
 }
 
-/** Builds a middleware: authorize, set `req.jwtSession`, patch the response — or answer the error. */
-export function createExpressMiddleware(http: SessionHttp, options: AuthorizeOptions = {}): RequestHandler {
+/** What a guard does with an authorized request (the middleware: `next()`; the handler: run it). */
+type OnAuthorized = (req: Request, res: Response, next: NextFunction, authorized: Authorized) => void;
+
+/** Authorize, then `onAuthorized` — or answer the error; validated options, checked once. */
+function guard(http: SessionHttp, options: AuthorizeOptions, onAuthorized: OnAuthorized): RequestHandler {
   checkAuthorizeOptions(options);
   return (req: Request, res: Response, next: NextFunction) => {
     const httpRequest = expressHttpRequest(req);
@@ -90,14 +93,19 @@ export function createExpressMiddleware(http: SessionHttp, options: AuthorizeOpt
     }
     // Answered at once (stateless, or the store had the session at hand): no promise hop.
     if (!(authorized instanceof Promise)) {
-      proceed(req, res, next, authorized);
+      onAuthorized(req, res, next, authorized);
       return;
     }
     authorized.then(
-      (value) => proceed(req, res, next, value),
+      (value) => onAuthorized(req, res, next, value),
       (error: unknown) => sendNodeResponse(res, http.errorResponse(error, httpRequest)),
     );
   };
+}
+
+/** Builds a middleware: authorize, set `req.jwtSession`, patch the response — or answer the error. */
+export function createExpressMiddleware(http: SessionHttp, options: AuthorizeOptions = {}): RequestHandler {
+  return guard(http, options, proceed);
 }
 
 function proceed(req: Request, res: Response, next: NextFunction, { session, patch }: Authorized): void {
@@ -120,8 +128,7 @@ export function createExpressHandler(
   handler: SessionHandler,
   options: AuthorizeOptions = {},
 ): RequestHandler {
-  checkAuthorizeOptions(options);
-  const answer = (req: Request, res: Response, next: NextFunction, { session, patch }: Authorized) => {
+  return guard(http, options, (req, res, next, { session, patch }) => {
     req.jwtSession = session;
     applyNodePatch(res, patch);
     let result: unknown;
@@ -132,25 +139,7 @@ export function createExpressHandler(
       return;
     }
     if (result instanceof Promise) result.then(undefined, next);
-  };
-  return (req: Request, res: Response, next: NextFunction) => {
-    const httpRequest = expressHttpRequest(req);
-    let authorized: Authorized | Promise<Authorized>;
-    try {
-      authorized = http.authorizeEager(httpRequest, options);
-    } catch (error) {
-      sendNodeResponse(res, http.errorResponse(error, httpRequest));
-      return;
-    }
-    if (!(authorized instanceof Promise)) {
-      answer(req, res, next, authorized);
-      return;
-    }
-    authorized.then(
-      (value) => answer(req, res, next, value),
-      (error: unknown) => sendNodeResponse(res, http.errorResponse(error, httpRequest)),
-    );
-  };
+  });
 }
 
 /** Express middleware for the ready-made routes; mount it under a prefix: `app.use('/auth', …)`. */

@@ -55,6 +55,20 @@ export const startExpress: StartApp = startExpressOn(express);
 /** How a test app guards its routes: middleware in front of the handler, or one guarded handler. */
 export type GuardForm = 'middleware' | 'handler';
 
+/** The `require*` middleware of an adapter for a route's authorize options (`kind` picks which). */
+function middlewareFor<Middleware>(
+  guards: {
+    requireAccess(options: Omit<AuthorizeOptions, 'kind'>): Middleware;
+    requireRefresh(options: Omit<AuthorizeOptions, 'kind'>): Middleware;
+    requireRefreshByAccess(options: Omit<AuthorizeOptions, 'kind'>): Middleware;
+  },
+  { kind = 'access', ...rest }: AuthorizeOptions,
+): Middleware {
+  if (kind === 'refresh') return guards.requireRefresh(rest);
+  if (kind === 'refresh_by_access') return guards.requireRefreshByAccess(rest);
+  return guards.requireAccess(rest);
+}
+
 async function startExpressApp(
   createApp: typeof express,
   fixture: Parameters<StartApp>[0],
@@ -68,14 +82,7 @@ async function startExpressApp(
       app[method](path, auth.withSession(answer, options));
       return;
     }
-    const { kind = 'access', ...rest } = options;
-    const middleware =
-      kind === 'refresh'
-        ? auth.requireRefresh(rest)
-        : kind === 'refresh_by_access'
-          ? auth.requireRefreshByAccess(rest)
-          : auth.requireAccess(rest);
-    app[method](path, middleware, (req, res, next) => {
+    app[method](path, middlewareFor(auth, options), (req, res, next) => {
       const result = answer(req, res, req.jwtSession!);
       if (result instanceof Promise) result.catch(next);
     });
@@ -195,14 +202,7 @@ function startHonoApp(form: GuardForm): StartApp {
         app.on(method, path, auth.withSession(answer, options));
         return;
       }
-      const { kind = 'access', ...rest } = options;
-      const middleware =
-        kind === 'refresh'
-          ? auth.requireRefresh(rest)
-          : kind === 'refresh_by_access'
-            ? auth.requireRefreshByAccess(rest)
-            : auth.requireAccess(rest);
-      app.on(method, path, middleware, (c) => answer(c, c.get('jwtSession')));
+      app.on(method, path, middlewareFor(auth, options), (c) => answer(c, c.get('jwtSession')));
     };
     app.route(fixture.prefix, auth.routes(fixture.routeOptions));
     app.onError(auth.errorResponse);

@@ -1,12 +1,11 @@
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import express from 'express';
 import express4 from 'express4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expressSessions } from '../../src/adapters/express.js';
 import { ConfigurationError, RequestError } from '../../src/errors.js';
-import { startExpressOn } from './apps.js';
-import { createFixture } from './harness.js';
+import { listen, startExpressOn } from './apps.js';
+import { createFixture, type RunningApp } from './harness.js';
 import { defineScenarios } from './scenarios.js';
 
 const DEMO = { login: 'demo@example.com', password: 'correct horse battery staple' };
@@ -22,7 +21,7 @@ describe.each([
 ])('withSession on %s: what the handler throws reaches the error handlers', (_name, createApp) => {
   const fixture = createFixture();
   const auth = expressSessions(fixture.sessions, fixture.httpOptions);
-  const server = createServer();
+  let running: RunningApp | undefined;
   let base = '';
   let handlerRuns = 0;
 
@@ -44,15 +43,17 @@ describe.each([
         throw new Error('not ours');
       }),
     );
-    app.use(auth.errorHandler());
-    app.use((error: Error, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
-      res.status(500).json({ passedOn: error.message });
-    });
-    server.on('request', app);
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // Ours answer the library's typed errors; the app's own handler gets everything else.
+    app.use(
+      auth.errorHandler(),
+      (error: Error, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
+        res.status(500).json({ passedOn: error.message });
+      },
+    );
+    running = await listen(createServer(app));
+    base = running.url;
   });
-  afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  afterAll(() => running?.close());
 
   it('a typed error thrown at once gets the JSON shape; a rejection goes on to the app', async () => {
     const login = await fetch(`${base}/auth/login`, {
