@@ -108,9 +108,14 @@ export function createExpressMiddleware(http: SessionHttp, options: AuthorizeOpt
   return guard(http, options, proceed);
 }
 
-function proceed(req: Request, res: Response, next: NextFunction, { session, patch }: Authorized): void {
+/** The authorized session onto the request, the patch onto the response (both guard forms). */
+function attach(req: Request, res: Response, { session, patch }: Authorized): void {
   req.jwtSession = session;
   applyNodePatch(res, patch);
+}
+
+function proceed(req: Request, res: Response, next: NextFunction, authorized: Authorized): void {
+  attach(req, res, authorized);
   next();
 }
 
@@ -128,12 +133,11 @@ export function createExpressHandler(
   handler: SessionHandler,
   options: AuthorizeOptions = {},
 ): RequestHandler {
-  return guard(http, options, (req, res, next, { session, patch }) => {
-    req.jwtSession = session;
-    applyNodePatch(res, patch);
+  return guard(http, options, (req, res, next, authorized) => {
+    attach(req, res, authorized);
     let result: unknown;
     try {
-      result = handler(req, res, session);
+      result = handler(req, res, authorized.session);
     } catch (error) {
       next(error);
       return;
