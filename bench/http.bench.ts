@@ -16,6 +16,10 @@
  * measures every one of them in turn (rotating the order) while the others sit idle. Reported: the
  * median requests/s over rounds, the spread, the ratio to the same framework's ceiling (median of
  * per-round ratios) and the median of the rounds' p50/p99 latency.
+ *
+ * Pairs: what the checks decide on is measured head to head after the rounds, in back-to-back
+ * runs whose order alternates: each jwt-sessions case with its framework's ceiling (its share of
+ * the limit), and each peer with the jwt-sessions case it is compared with (the lead).
  */
 import { randomBytes } from 'node:crypto';
 import { readFile, rm, rmdir, writeFile } from 'node:fs/promises';
@@ -162,12 +166,12 @@ async function measureFloor(quick: boolean): Promise<number> {
   }
 }
 
-/** Per round: the limit 1 / (1/ceiling + floor) from that round's ceiling, and the case's share of it. */
-function shareOfLimit(ceiling: Measurement, c: Measurement, floorSec: number): number {
-  const shares = c.perRound
-    .map((x, i) => x / (1 / (1 / ceiling.perRound[i]! + floorSec)))
-    .sort((a, b) => a - b);
-  return median(shares);
+/** A case's req per CPU-second as a share of the limit 1 / (1/ceiling + floor), the ceiling measured beside it. */
+const shareBeside = (ours: number, ceiling: number, floorSec: number) => ours * (1 / ceiling + floorSec);
+
+/** Median over paired measurements (rounds, or back-to-back pairs) of the case's share of the limit. */
+function shareOfLimit(pairs: [number, number][], floorSec: number): number {
+  return median(pairs.map(([ours, ceiling]) => shareBeside(ours, ceiling, floorSec)).sort((a, b) => a - b));
 }
 
 /** `BENCH_HTTP_FRAMEWORKS=koa,next` runs only those frameworks' cases (default: all). */
@@ -193,6 +197,11 @@ interface CaseRecord {
   stats?: unknown;
   /** A peer's head-to-head with the jwt-sessions case it is compared with: ours ÷ peer per pair. */
   duelRatios: number[];
+  /**
+   * A jwt-sessions case's back-to-back pairs with its framework's ceiling: [case, ceiling] req per
+   * CPU-second of each pair (its share of the limit is decided on these).
+   */
+  ceilingPairs: [number, number][];
 }
 
 const key = (framework: Framework, auth: Auth) => `${framework}/${auth}`;
@@ -245,6 +254,9 @@ interface Timing {
    */
   duelPairs: number;
   duelSec: number;
+  /** Shares of the limit: pairs of back-to-back runs of each jwt-sessions case and its ceiling. */
+  sharePairs: number;
+  shareSec: number;
 }
 
 /** One autocannon run on a case's server; its errors and non-2xx are tallied (they must stay 0). */
@@ -268,6 +280,28 @@ async function measureRun(record: CaseRecord, server: ServerHandle, rewarmSec: n
   const cpu = (await server.cpuMicros()) - cpuBefore;
   record.requests += r.requests;
   return { r, perCpu: (r.requests / Math.max(cpu, 1)) * 1e6 };
+}
+
+/**
+ * Back-to-back pairs of runs of two servers, the order alternating (a first, then b first):
+ * [a, b] req per CPU-second of each pair. Drift slower than a pair cancels in their ratio.
+ */
+async function duel(
+  a: { record: CaseRecord; server: ServerHandle },
+  b: { record: CaseRecord; server: ServerHandle },
+  pairs: number,
+  rewarmSec: number,
+  durationSec: number,
+): Promise<[number, number][]> {
+  const result: [number, number][] = [];
+  const run = (x: typeof a) => measureRun(x.record, x.server, rewarmSec, durationSec);
+  for (let pair = 0; pair < pairs; pair++) {
+    const aFirst = pair % 2 === 0 ? await run(a) : undefined;
+    const fromB = await run(b);
+    const fromA = aFirst ?? (await run(a));
+    result.push([fromA.perCpu, fromB.perCpu]);
+  }
+  return result;
 }
 
 /**
@@ -332,26 +366,39 @@ async function runGroup(group: CaseRecord[], t: Timing, log: (m: string) => void
       }
     }
     phaseDone('rounds');
-    // The peer leads are decided head to head: the rounds above put every case of the group
-    // between a case and the next run of its peer (~15 s on Express), and this machine's speed
-    // drifts by more than the leads at stake over that time; back-to-back pairs cancel most of it.
-    for (const lead of PEER_LEADS) {
-      const ours = group.find((r) => r.spec.auth === lead.ours && r.spec.framework === lead.framework);
-      const peer = group.find((r) => r.spec.auth === lead.peer && r.spec.framework === lead.framework);
-      if (ours === undefined || peer === undefined) continue;
-      const oursServer = servers.get(ours);
-      const peerServer = servers.get(peer);
-      if (oursServer === undefined || peerServer === undefined) continue;
+    // Shares of the limit and peer leads are decided head to head: the rounds above put every case
+    // of the group between a case and the next run of its ceiling or peer (~15 s on Express), and
+    // this machine's speed drifts by more than the margins at stake over that time (the same
+    // Express server measured 116-248 µs per request within one minute); back-to-back pairs cancel
+    // most of it.
+    const running = (framework: Framework, auth: Auth) => {
+      const record = group.find((r) => r.spec.auth === auth && r.spec.framework === framework);
+      const server = record && servers.get(record);
+      return record && server ? { record, server } : undefined;
+    };
+    const framework = group[0]?.spec.framework;
+    const ceiling = framework && running(framework, 'none');
+    for (const auth of Object.keys(MIN_SHARE) as Auth[]) {
+      const ours = framework && running(framework, auth);
+      if (!ceiling || !ours) continue;
       try {
-        for (let pair = 0; pair < t.duelPairs; pair++) {
-          const first = pair % 2 === 0;
-          const a = first ? await measureRun(ours, oursServer, t.rewarmSec, t.duelSec) : undefined;
-          const b = await measureRun(peer, peerServer, t.rewarmSec, t.duelSec);
-          const c = a ?? (await measureRun(ours, oursServer, t.rewarmSec, t.duelSec));
-          peer.duelRatios.push(c.perCpu / b.perCpu);
-        }
+        ours.record.ceilingPairs = await duel(ours, ceiling, t.sharePairs, t.rewarmSec, t.shareSec);
       } catch (error) {
-        fail(peer, error);
+        // Either server may have failed: both stop counting (the failure stays loud).
+        fail(ours.record, error);
+      }
+    }
+    phaseDone('ceiling pairs');
+    for (const lead of PEER_LEADS) {
+      if (lead.framework !== framework) continue;
+      const ours = running(framework, lead.ours);
+      const peer = running(framework, lead.peer);
+      if (!ours || !peer) continue;
+      try {
+        const pairs = await duel(ours, peer, t.duelPairs, t.rewarmSec, t.duelSec);
+        peer.record.duelRatios = pairs.map(([a, b]) => a / b);
+      } catch (error) {
+        fail(peer.record, error);
       }
     }
     phaseDone('peer duels');
@@ -378,8 +425,26 @@ export default defineBenchmark({
   async run(ctx) {
     // Warm-up: Express with auth needs 2-3 s of load to reach its steady state (JIT).
     const timing: Timing = ctx.quick
-      ? { rounds: 3, warmupSec: 1.5, rewarmSec: 0.15, durationSec: 0.5, duelPairs: 4, duelSec: 0.5 }
-      : { rounds: 7, warmupSec: 3, rewarmSec: 0.3, durationSec: 1.4, duelPairs: 11, duelSec: 1.4 };
+      ? {
+          rounds: 3,
+          warmupSec: 1.5,
+          rewarmSec: 0.15,
+          durationSec: 0.5,
+          duelPairs: 4,
+          duelSec: 0.5,
+          sharePairs: 3,
+          shareSec: 0.5,
+        }
+      : {
+          rounds: 5,
+          warmupSec: 3,
+          rewarmSec: 0.3,
+          durationSec: 1.4,
+          duelPairs: 11,
+          duelSec: 1.4,
+          sharePairs: 9,
+          shareSec: 1,
+        };
     const { rounds, warmupSec, durationSec } = timing;
     const redisPrefix = `jwts-bench-http:${randomBytes(5).toString('hex')}:`;
     const redisUp = await redisReachable();
@@ -407,6 +472,7 @@ export default defineBenchmark({
           errors: 0,
           non2xx: 0,
           duelRatios: [],
+          ceilingPairs: [],
         });
       }
     }
@@ -455,10 +521,21 @@ export default defineBenchmark({
       const ceiling = perCpu[key(framework, 'none')];
       return ceiling ? 1 / (1 / ceiling.opsPerSec + floorSec) : undefined;
     };
-    const shareOf = (framework: Framework, auth: Auth) => {
+    /** Share of the limit from the rounds: each round's run of the case beside that round's ceiling. */
+    const roundsShareOf = (framework: Framework, auth: Auth) => {
       const ceiling = perCpu[key(framework, 'none')];
       const c = perCpu[key(framework, auth)];
-      return ceiling && c ? shareOfLimit(ceiling, c, floorSec) : undefined;
+      if (!ceiling || !c) return undefined;
+      return shareOfLimit(
+        c.perRound.map((x, i): [number, number] => [x, ceiling.perRound[i]!]),
+        floorSec,
+      );
+    };
+    /** Share of the limit: from the back-to-back pairs with the ceiling where measured, else the rounds. */
+    const shareOf = (framework: Framework, auth: Auth) => {
+      const pairs = records.get(key(framework, auth))?.ceilingPairs ?? [];
+      if (pairs.length > 0 && perCpu[key(framework, auth)]) return shareOfLimit(pairs, floorSec);
+      return roundsShareOf(framework, auth);
     };
     const rows: (string | number)[][] = [];
     for (const r of all) {
@@ -505,13 +582,18 @@ export default defineBenchmark({
         const record = records.get(key(framework, auth));
         if (record === undefined) continue; // not run (Redis down: noted above)
         const share = shareOf(framework, auth);
+        const pairShares = record.ceilingPairs.map(([x, c]) => shareBeside(x, c, floorSec));
+        const how =
+          pairShares.length === 0
+            ? 'median of the rounds'
+            : `median of ${pairShares.length} back-to-back pairs with the ceiling, ${formatRatio(Math.min(...pairShares))}–${formatRatio(Math.max(...pairShares))}; the rounds: ${formatRatio(roundsShareOf(framework, auth) ?? Number.NaN)}`;
         checks.push({
           name: `${framework} ${AUTH_LABELS[auth]} >= ${min} of the limit per CPU-second`,
           pass: share !== undefined && share >= min,
           detail:
             share === undefined || limit === undefined
               ? 'not measured'
-              : `${formatRatio(share)} of ${formatOps(limit)} req/CPU-s = 1 / (1/${formatOps(perCpu[key(framework, 'none')]!.opsPerSec)} ceiling + ${(floorSec * 1e6).toFixed(2)} µs HS256 floor); the case: ${formatOps(perCpu[key(framework, auth)]!.opsPerSec)}${middlewareOnly === undefined ? '' : `; a no-op middleware alone: ${formatRatio(middlewareOnly)} of the limit`}`,
+              : `${formatRatio(share)} (${how}) of ${formatOps(limit)} req/CPU-s = 1 / (1/${formatOps(perCpu[key(framework, 'none')]!.opsPerSec)} ceiling + ${(floorSec * 1e6).toFixed(2)} µs HS256 floor); the case: ${formatOps(perCpu[key(framework, auth)]!.opsPerSec)}${middlewareOnly === undefined ? '' : `; a no-op middleware alone: ${formatRatio(middlewareOnly)} of the limit`}`,
         });
       }
     }
@@ -597,7 +679,7 @@ export default defineBenchmark({
     }
     notes.push(
       `autocannon ${CONNECTIONS} connections, pipelining ${PIPELINING}. One server process per case (NODE_ENV=production), only one under load at a time: a framework's servers are started together, then probed and warmed up (${warmupSec} s) one by one, then measured in ${rounds} rounds of ${durationSec} s (after ${timing.rewarmSec} s of re-warm), rotating the order; the idle ones wait. The load generator and the server share the machine: read the ratios, not the absolute numbers.`,
-      `limit = 1 / (1/ceiling + floor), req per CPU-second: the framework without auth plus one HS256 verification at the floor (bench/lib/floor.ts, the token bench's floor: HMAC, decode, JSON.parse, exp), ${(floorSec * 1e6).toFixed(2)} µs of CPU, median of ${floors.length} measurements in this run between the framework groups. share of limit = median over rounds of the case's req/CPU-s ÷ that round's limit.`,
+      `limit = 1 / (1/ceiling + floor), req per CPU-second: the framework without auth plus one HS256 verification at the floor (bench/lib/floor.ts, the token bench's floor: HMAC, decode, JSON.parse, exp), ${(floorSec * 1e6).toFixed(2)} µs of CPU, median of ${floors.length} measurements in this run between the framework groups. share of limit, for the jwt-sessions cases the checks hold to a share (${Object.keys(MIN_SHARE).join(', ')}): measured head to head after the rounds, ${timing.sharePairs} pairs of back-to-back runs of ${timing.shareSec} s of the case and its framework's ceiling (after ${timing.rewarmSec} s of re-warm; the case first, then the ceiling first, alternating), share = median over the pairs of the case's req/CPU-s ÷ the limit from the ceiling's run beside it; for the other rows, the same over the rounds (each round's run ÷ that round's limit).`,
       `Peer leads are measured head to head after a framework's rounds: ${timing.duelPairs} pairs of back-to-back runs of ${timing.duelSec} s (after ${timing.rewarmSec} s of re-warm; ours first, then the peer first, alternating), lead = median of the pairs' ratios of req per CPU-second. The rounds alone put every other case of the framework between a case and its peer's next run, and over that time this machine's speed drifts by more than the leads at stake. Peer leads must be >= ${LEAD}x per CPU-second in each of ${HISTORY_RUNS} full runs, unless ${LEAD}x the peer would pass the limit: then ours must be ahead of it and at >= ${NEAR_LIMIT_SHARE} of the limit. The shares are against the no-auth limit: on Express and Hono our cases guard the route as one handler (\`withSession\`), while the peers are middleware and pay the framework's middleware layer (the no-op middleware row).`,
       "vs ceiling = median over rounds of (case / same framework without auth, same round). req/CPU-s = requests served per second of the server process's CPU time (user + system, all threads) during the measured run: the cost of a request, which depends far less than req/s on what else the machine runs. Latency: autocannon whole-millisecond percentiles, median over rounds.",
       'Every JWT case verifies the same HS256 token (jwt-sessions checks typ, kid/alg and claims; @fastify/jwt = fast-jwt, express-jwt = jsonwebtoken, both checking signature and exp). express-session: resave false, saveUninitialized false, so each request is one Redis GET plus connect-redis touch (EXPIRE).',

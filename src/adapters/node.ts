@@ -51,7 +51,7 @@ function appendCookies(res: ServerResponse, cookies: readonly string[]): void {
 
 /** Adds a patch's headers (merging list headers) and cookies to a response not yet sent. */
 export function applyNodePatch(res: ServerResponse, patch: ResponsePatch): void {
-  if (res.headersSent || patchIsEmpty(patch)) return;
+  if (patchIsEmpty(patch) || res.headersSent) return; // the usual empty patch first: no getter
   for (const [name, value] of Object.entries(patch.headers)) {
     if (name === 'vary' || name === 'access-control-expose-headers') {
       const existing = res.getHeader(name);
