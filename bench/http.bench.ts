@@ -19,7 +19,9 @@
  *
  * Pairs: what the checks decide on is measured head to head after the rounds, in back-to-back
  * runs whose order alternates: each jwt-sessions case with its framework's ceiling (its share of
- * the limit), and each peer with the jwt-sessions case it is compared with (the lead).
+ * the limit), and each peer with the jwt-sessions case it is compared with (the lead). A share
+ * whose pairs leave it undecided (the median's 95 % interval straddles the minimum) gets more
+ * pairs, up to a cap: a case near its line is measured longer instead of decided by one noisy run.
  */
 import { randomBytes } from 'node:crypto';
 import { readFile, rm, rmdir, writeFile } from 'node:fs/promises';
@@ -56,6 +58,7 @@ import {
   type LoadResult,
   load,
   median,
+  medianInterval,
   probeAuth,
   type ServerHandle,
   toMeasurement,
@@ -254,8 +257,12 @@ interface Timing {
    */
   duelPairs: number;
   duelSec: number;
-  /** Shares of the limit: pairs of back-to-back runs of each jwt-sessions case and its ceiling. */
+  /**
+   * Shares of the limit: pairs of back-to-back runs of each jwt-sessions case and its ceiling;
+   * more, up to sharePairsMax, while the median's 95 % interval straddles the case's minimum.
+   */
   sharePairs: number;
+  sharePairsMax: number;
   shareSec: number;
 }
 
@@ -285,17 +292,22 @@ async function measureRun(record: CaseRecord, server: ServerHandle, rewarmSec: n
 /**
  * Back-to-back pairs of runs of two servers, the order alternating (a first, then b first):
  * [a, b] req per CPU-second of each pair. Drift slower than a pair cancels in their ratio.
+ * With `decided`, pairs are added two at a time (one of each order) past `pairs`, up to
+ * `maxPairs`, until it says the pairs so far settle the question.
  */
 async function duel(
   a: { record: CaseRecord; server: ServerHandle },
   b: { record: CaseRecord; server: ServerHandle },
-  pairs: number,
+  count: { pairs: number; maxPairs?: number; decided?: (pairs: [number, number][]) => boolean },
   rewarmSec: number,
   durationSec: number,
 ): Promise<[number, number][]> {
   const result: [number, number][] = [];
   const run = (x: typeof a) => measureRun(x.record, x.server, rewarmSec, durationSec);
-  for (let pair = 0; pair < pairs; pair++) {
+  const maxPairs = Math.max(count.pairs, count.maxPairs ?? count.pairs);
+  for (let pair = 0; pair < maxPairs; pair++) {
+    const extra = pair - count.pairs;
+    if (extra >= 0 && extra % 2 === 0 && (count.decided === undefined || count.decided(result))) break;
     const aFirst = pair % 2 === 0 ? await run(a) : undefined;
     const fromB = await run(b);
     const fromA = aFirst ?? (await run(a));
@@ -304,13 +316,24 @@ async function duel(
   return result;
 }
 
+/** Whether pair shares settle `share >= min`: their median's 95 % interval lies on one side of it. */
+function shareDecided(shares: readonly number[], min: number): boolean {
+  const [low, high] = medianInterval(shares);
+  return low >= min || high < min;
+}
+
 /**
  * One framework's cases: the servers are started together, then each is probed and warmed up
  * alone; the rounds then measure them one at a time in a rotating order (the others sit idle), so
  * that a case and its framework's ceiling are measured close together in time and machine-wide
  * drift cancels in their ratio.
  */
-async function runGroup(group: CaseRecord[], t: Timing, log: (m: string) => void): Promise<string[]> {
+async function runGroup(
+  group: CaseRecord[],
+  t: Timing,
+  floorSec: () => number,
+  log: (m: string) => void,
+): Promise<string[]> {
   const problems: string[] = [];
   const servers = new Map<CaseRecord, ServerHandle>();
   const fail = (record: CaseRecord, error: unknown) => {
@@ -378,11 +401,22 @@ async function runGroup(group: CaseRecord[], t: Timing, log: (m: string) => void
     };
     const framework = group[0]?.spec.framework;
     const ceiling = framework && running(framework, 'none');
-    for (const auth of Object.keys(MIN_SHARE) as Auth[]) {
+    for (const [auth, min] of Object.entries(MIN_SHARE) as [Auth, number][]) {
       const ours = framework && running(framework, auth);
       if (!ceiling || !ours) continue;
+      const decided = (pairs: [number, number][]) =>
+        shareDecided(
+          pairs.map(([x, c]) => shareBeside(x, c, floorSec())),
+          min,
+        );
       try {
-        ours.record.ceilingPairs = await duel(ours, ceiling, t.sharePairs, t.rewarmSec, t.shareSec);
+        ours.record.ceilingPairs = await duel(
+          ours,
+          ceiling,
+          { pairs: t.sharePairs, maxPairs: t.sharePairsMax, decided },
+          t.rewarmSec,
+          t.shareSec,
+        );
       } catch (error) {
         // Either server may have failed: both stop counting (the failure stays loud).
         fail(ours.record, error);
@@ -395,7 +429,7 @@ async function runGroup(group: CaseRecord[], t: Timing, log: (m: string) => void
       const peer = running(framework, lead.peer);
       if (!ours || !peer) continue;
       try {
-        const pairs = await duel(ours, peer, t.duelPairs, t.rewarmSec, t.duelSec);
+        const pairs = await duel(ours, peer, { pairs: t.duelPairs }, t.rewarmSec, t.duelSec);
         peer.record.duelRatios = pairs.map(([a, b]) => a / b);
       } catch (error) {
         fail(peer.record, error);
@@ -433,6 +467,7 @@ export default defineBenchmark({
           duelPairs: 4,
           duelSec: 0.5,
           sharePairs: 3,
+          sharePairsMax: 3,
           shareSec: 0.5,
         }
       : {
@@ -443,6 +478,7 @@ export default defineBenchmark({
           duelPairs: 11,
           duelSec: 1.4,
           sharePairs: 9,
+          sharePairsMax: 25,
           shareSec: 1,
         };
     const { rounds, warmupSec, durationSec } = timing;
@@ -493,7 +529,7 @@ export default defineBenchmark({
         // The floor is measured between the groups, so drift over the run shows in its median.
         floors.push(await measureFloor(ctx.quick));
         const group = all.filter((r) => r.spec.framework === framework);
-        notes.push(...(await runGroup(group, timing, ctx.log)));
+        notes.push(...(await runGroup(group, timing, () => median(floors), ctx.log)));
       }
       floors.push(await measureFloor(ctx.quick));
     } finally {
@@ -586,7 +622,7 @@ export default defineBenchmark({
         const how =
           pairShares.length === 0
             ? 'median of the rounds'
-            : `median of ${pairShares.length} back-to-back pairs with the ceiling, ${formatRatio(Math.min(...pairShares))}–${formatRatio(Math.max(...pairShares))}; the rounds: ${formatRatio(roundsShareOf(framework, auth) ?? Number.NaN)}`;
+            : `median of ${pairShares.length} back-to-back pairs with the ceiling, 95 % interval ${medianInterval(pairShares).map(formatRatio).join('–')}, all ${formatRatio(Math.min(...pairShares))}–${formatRatio(Math.max(...pairShares))}; the rounds: ${formatRatio(roundsShareOf(framework, auth) ?? Number.NaN)}`;
         checks.push({
           name: `${framework} ${AUTH_LABELS[auth]} >= ${min} of the limit per CPU-second`,
           pass: share !== undefined && share >= min,
@@ -679,7 +715,7 @@ export default defineBenchmark({
     }
     notes.push(
       `autocannon ${CONNECTIONS} connections, pipelining ${PIPELINING}. One server process per case (NODE_ENV=production), only one under load at a time: a framework's servers are started together, then probed and warmed up (${warmupSec} s) one by one, then measured in ${rounds} rounds of ${durationSec} s (after ${timing.rewarmSec} s of re-warm), rotating the order; the idle ones wait. The load generator and the server share the machine: read the ratios, not the absolute numbers.`,
-      `limit = 1 / (1/ceiling + floor), req per CPU-second: the framework without auth plus one HS256 verification at the floor (bench/lib/floor.ts, the token bench's floor: HMAC, decode, JSON.parse, exp), ${(floorSec * 1e6).toFixed(2)} µs of CPU, median of ${floors.length} measurements in this run between the framework groups. share of limit, for the jwt-sessions cases the checks hold to a share (${Object.keys(MIN_SHARE).join(', ')}): measured head to head after the rounds, ${timing.sharePairs} pairs of back-to-back runs of ${timing.shareSec} s of the case and its framework's ceiling (after ${timing.rewarmSec} s of re-warm; the case first, then the ceiling first, alternating), share = median over the pairs of the case's req/CPU-s ÷ the limit from the ceiling's run beside it; for the other rows, the same over the rounds (each round's run ÷ that round's limit).`,
+      `limit = 1 / (1/ceiling + floor), req per CPU-second: the framework without auth plus one HS256 verification at the floor (bench/lib/floor.ts, the token bench's floor: HMAC, decode, JSON.parse, exp), ${(floorSec * 1e6).toFixed(2)} µs of CPU, median of ${floors.length} measurements in this run between the framework groups. share of limit, for the jwt-sessions cases the checks hold to a share (${Object.keys(MIN_SHARE).join(', ')}): measured head to head after the rounds, ${timing.sharePairs} pairs of back-to-back runs of ${timing.shareSec} s of the case and its framework's ceiling (after ${timing.rewarmSec} s of re-warm; the case first, then the ceiling first, alternating), then two more at a time while the 95 % interval of their median (the sign test's, distribution-free) straddles the case's minimum, up to ${timing.sharePairsMax} pairs; share = median over the pairs of the case's req/CPU-s ÷ the limit from the ceiling's run beside it; for the other rows, the same over the rounds (each round's run ÷ that round's limit).`,
       `Peer leads are measured head to head after a framework's rounds: ${timing.duelPairs} pairs of back-to-back runs of ${timing.duelSec} s (after ${timing.rewarmSec} s of re-warm; ours first, then the peer first, alternating), lead = median of the pairs' ratios of req per CPU-second. The rounds alone put every other case of the framework between a case and its peer's next run, and over that time this machine's speed drifts by more than the leads at stake. Peer leads must be >= ${LEAD}x per CPU-second in each of ${HISTORY_RUNS} full runs, unless ${LEAD}x the peer would pass the limit: then ours must be ahead of it and at >= ${NEAR_LIMIT_SHARE} of the limit. The shares are against the no-auth limit: on Express and Hono our cases guard the route as one handler (\`withSession\`), while the peers are middleware and pay the framework's middleware layer (the no-op middleware row).`,
       "vs ceiling = median over rounds of (case / same framework without auth, same round). req/CPU-s = requests served per second of the server process's CPU time (user + system, all threads) during the measured run: the cost of a request, which depends far less than req/s on what else the machine runs. Latency: autocannon whole-millisecond percentiles, median over rounds.",
       'Every JWT case verifies the same HS256 token (jwt-sessions checks typ, kid/alg and claims; @fastify/jwt = fast-jwt, express-jwt = jsonwebtoken, both checking signature and exp). express-session: resave false, saveUninitialized false, so each request is one Redis GET plus connect-redis touch (EXPIRE).',

@@ -278,6 +278,27 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/**
+ * A distribution-free confidence interval for the median (the sign test's): with n samples, the
+ * k-th smallest and k-th largest, k the largest rank with P(Binomial(n, 1/2) < k) <= (1 - level) / 2.
+ * Whole when n is too small for the level (n < 6 at 95 %).
+ */
+export function medianInterval(values: readonly number[], level = 0.95): [number, number] {
+  const sorted = [...values].sort((a, b) => a - b);
+  const n = sorted.length;
+  if (n === 0) return [Number.NaN, Number.NaN];
+  const tail = (1 - level) / 2;
+  let k = 0; // how many samples each end may drop
+  let below = 0.5 ** n; // P(X <= k) for X ~ Binomial(n, 1/2)
+  let term = below;
+  while (below <= tail && k < n >> 1) {
+    term = (term * (n - k)) / (k + 1);
+    k++;
+    below += term;
+  }
+  return [sorted[k === 0 ? 0 : k - 1]!, sorted[n - (k === 0 ? 1 : k)]!];
+}
+
 /** Per-round requests/s as a harness `Measurement` (median, min/max, spread). */
 export function toMeasurement(label: string, perRound: number[], requests: number): Measurement {
   const m = median(perRound);

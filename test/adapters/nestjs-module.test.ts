@@ -59,6 +59,26 @@ for (const [method, decorators, guarded] of [
   for (const decorator of decorators) decorator(proto, method, descriptor);
 }
 
+// One guarded handler inherited by two controllers with different controller-level options: the
+// guard resolves options per (handler, controller), so each route keeps its own.
+class InheritedNotes {
+  whoami(session: VerifiedSession) {
+    return { user: session.claims.user_id };
+  }
+}
+{
+  const descriptor = Object.getOwnPropertyDescriptor(InheritedNotes.prototype, 'whoami')!;
+  JwtSession()(InheritedNotes.prototype, 'whoami', 0);
+  UseGuards(JwtSessionGuard)(InheritedNotes.prototype, 'whoami', descriptor);
+  Get('whoami')(InheritedNotes.prototype, 'whoami', descriptor);
+}
+class HeaderNotesController extends InheritedNotes {}
+Controller('header-notes')(HeaderNotesController);
+JwtSessionOptions({ transport: 'header' })(HeaderNotesController);
+class CookieNotesController extends InheritedNotes {}
+Controller('cookie-notes')(CookieNotesController);
+JwtSessionOptions({ transport: 'cookie' })(CookieNotesController);
+
 function appModule() {
   const fixture = createFixture();
   class SettingsModule {}
@@ -80,7 +100,7 @@ function appModule() {
         }),
       }),
     ],
-    controllers: [NotesController],
+    controllers: [NotesController, HeaderNotesController, CookieNotesController],
   })(AppModule);
   return AppModule;
 }
@@ -124,6 +144,28 @@ describe.each([
     const mine = await fetch(`${url}/notes/mine`, { headers: { cookie } });
     expect(mine.status).toBe(401);
     expect(await mine.json()).toEqual({ error: expect.any(String), code: 'token_missing' });
+  });
+
+  it('one handler inherited by two controllers: each route keeps its controller’s options', async () => {
+    const { access_token } = await (await login('header')).json();
+    const cookieReply = await login('cookie');
+    const cookie = cookieReply.headers
+      .getSetCookie()
+      .map((line) => line.slice(0, line.indexOf(';')))
+      .join('; ');
+    const bearer = { authorization: `Bearer ${access_token}` };
+    // Alternating, so a cached answer for the first controller would show on the second.
+    for (let i = 0; i < 2; i++) {
+      const viaHeader = await fetch(`${url}/header-notes/whoami`, { headers: bearer });
+      expect(await viaHeader.json()).toEqual({ user: 'user-demo' });
+      const headerOnCookieRoute = await fetch(`${url}/cookie-notes/whoami`, { headers: bearer });
+      expect(headerOnCookieRoute.status).toBe(401);
+      expect(await headerOnCookieRoute.json()).toMatchObject({ code: 'token_missing' });
+      const viaCookie = await fetch(`${url}/cookie-notes/whoami`, { headers: { cookie } });
+      expect(await viaCookie.json()).toEqual({ user: 'user-demo' });
+      const cookieOnHeaderRoute = await fetch(`${url}/header-notes/whoami`, { headers: { cookie } });
+      expect(cookieOnHeaderRoute.status).toBe(401);
+    }
   });
 
   it('Nest’s own exceptions keep Nest’s handling', async () => {
