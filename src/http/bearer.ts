@@ -1,7 +1,9 @@
 /**
- * `Authorization` and token header parsing. Single left-to-right passes over the value with
- * character tests — no regular expressions — so the cost is linear in the header length whatever
- * it contains (100 KB of spaces included).
+ * `Authorization` and token header parsing. Single left-to-right passes over the value, so the
+ * cost is linear in the header length whatever it contains (100 KB of spaces included): character
+ * tests for the scheme, and for the token one sticky character-class regex (`[…]*` with nothing
+ * after it cannot backtrack), a native scan about twice as fast as a loop of `charCodeAt` over a
+ * 300-character token, on every request.
  *
  * Accepted: `Bearer <token>` (scheme case-insensitive, one or more spaces/tabs, exactly one token
  * of JWT characters `A-Z a-z 0-9 - _ .`, nothing after it). Schemes listed as ignored (Basic and
@@ -20,14 +22,8 @@ export type HeaderToken =
 const SP = 0x20;
 const HTAB = 0x09;
 
-/** JWT compact serialisation characters: base64url plus the `.` separator. */
-const TOKEN_CHARS = new Uint8Array(128);
-for (let c = 0x30; c <= 0x39; c++) TOKEN_CHARS[c] = 1;
-for (let c = 0x41; c <= 0x5a; c++) TOKEN_CHARS[c] = 1;
-for (let c = 0x61; c <= 0x7a; c++) TOKEN_CHARS[c] = 1;
-TOKEN_CHARS[0x2d] = 1; // -
-TOKEN_CHARS[0x5f] = 1; // _
-TOKEN_CHARS[0x2e] = 1; // .
+/** A run of JWT compact serialisation characters (base64url plus `.`) from `lastIndex` on. */
+const TOKEN_RUN = /[A-Za-z0-9_.-]*/y;
 
 /** RFC 9110 `tchar`: what an auth scheme (and a header or cookie name) may contain. */
 const TCHARS = new Uint8Array(128);
@@ -41,11 +37,9 @@ const isSpace = (code: number): boolean => code === SP || code === HTAB;
 /** True when every character of `value[start, end)` is a JWT character and the range is not empty. */
 export function isTokenChars(value: string, start = 0, end = value.length): boolean {
   if (end <= start) return false;
-  for (let i = start; i < end; i++) {
-    const code = value.charCodeAt(i);
-    if (code >= 128 || TOKEN_CHARS[code] !== 1) return false;
-  }
-  return true;
+  TOKEN_RUN.lastIndex = start;
+  TOKEN_RUN.test(value);
+  return TOKEN_RUN.lastIndex >= end;
 }
 
 /** True for a non-empty RFC 9110 token (header names, cookie names, auth schemes). */
@@ -67,6 +61,17 @@ function trimRange(value: string): [number, number] {
   return [start, end];
 }
 
+const BEARER = 'bearer';
+
+/** `value[start, end)` is `bearer` in any case (tchars only: OR-ing 0x20 lower-cases just letters). */
+function isBearer(value: string, start: number, end: number): boolean {
+  if (end - start !== BEARER.length) return false;
+  for (let k = 0; k < BEARER.length; k++) {
+    if ((value.charCodeAt(start + k) | 0x20) !== BEARER.charCodeAt(k)) return false;
+  }
+  return true;
+}
+
 function parseCredentials(
   value: string,
   start: number,
@@ -81,10 +86,13 @@ function parseCredentials(
     }
     i++;
   }
-  const scheme = value.slice(start, i);
-  const lower = scheme.toLowerCase();
-  if (ignoredSchemes.has(lower)) return { kind: 'ignored', scheme };
-  if (lower !== 'bearer') return { kind: 'malformed', reason: `unsupported authorization scheme` };
+  // The usual scheme is recognised in place; any other is sliced and lower-cased to be looked up.
+  if (!isBearer(value, start, i) || ignoredSchemes.has('bearer')) {
+    const scheme = value.slice(start, i);
+    const lower = scheme.toLowerCase();
+    if (ignoredSchemes.has(lower)) return { kind: 'ignored', scheme };
+    if (lower !== 'bearer') return { kind: 'malformed', reason: `unsupported authorization scheme` };
+  }
   while (i < end && isSpace(value.charCodeAt(i))) i++;
   if (i === end) return { kind: 'malformed', reason: 'bearer token missing' };
   if (!isTokenChars(value, i, end)) {

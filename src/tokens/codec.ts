@@ -99,6 +99,24 @@ const COMPACT_JWS = /^[\w-]+\.[\w-]+\.[\w-]*$/;
 /** Header members that could select a key, change the signing input or signal a JWE. */
 const FORBIDDEN_HEADER_MEMBERS = ['crit', 'b64', 'jku', 'x5u', 'jwk', 'x5c', 'enc', 'zip'] as const;
 
+/** A verified-cache entry: the token's whole text (what a hit must equal) and its verification. */
+interface CachedVerification {
+  token: string;
+  verified: VerifiedJwt;
+}
+
+/**
+ * The verified cache's key for a token: its last 32 characters, inside the signature (43 or more
+ * characters for every algorithm here). A Map hashes a new string on every lookup, and a request's
+ * token is always a new string: hashing 32 characters instead of ~300 is most of a hit's cost. The
+ * key only selects the candidate: a hit also needs the whole text to be equal, so two tokens sharing
+ * a tail (a forged one never verifies, so is never cached) are told apart.
+ */
+function cacheKeyOf(token: string): string {
+  return token.length > VERIFIED_KEY_LENGTH ? token.slice(-VERIFIED_KEY_LENGTH) : token;
+}
+const VERIFIED_KEY_LENGTH = 32;
+
 function malformed(message: string): TokenFormatError {
   return new TokenFormatError('token_malformed', message);
 }
@@ -130,7 +148,7 @@ export class JwtCodec {
   readonly #maxTokenBytes: number;
   /** `,"iss":…,"aud":…}`: the configured claims as JSON text that closes a claims object ('' if none). */
   readonly #configuredClaims: string;
-  readonly #verified: BoundedMap<VerifiedJwt> | null;
+  readonly #verified: BoundedMap<CachedVerification> | null;
 
   constructor(options: JwtCodecOptions) {
     if (typeof options !== 'object' || options === null) {
@@ -155,7 +173,7 @@ export class JwtCodec {
         `verifiedCacheSize must be an integer between 0 and ${MAX_VERIFIED_CACHE_SIZE}`,
       );
     }
-    this.#verified = cacheSize === 0 ? null : new BoundedMap<VerifiedJwt>(cacheSize);
+    this.#verified = cacheSize === 0 ? null : new BoundedMap<CachedVerification>(cacheSize);
     const { issuer, audience } = this.#rules;
     this.#configuredClaims =
       issuer === undefined && audience === undefined
@@ -236,20 +254,23 @@ export class JwtCodec {
     }
     const cache = this.#verified;
     if (cache !== null) {
-      const known = cache.get(token);
-      if (known !== undefined) return this.#recheck(cache, token, known, options);
+      const key = cacheKeyOf(token);
+      const known = cache.get(key);
+      // A hit is the same text byte for byte; the key only picks the candidate.
+      if (known !== undefined && known.token === token)
+        return this.#recheck(cache, key, known.verified, options);
     }
     const verified = this.#verifyToken(token, options);
     if (cache !== null && options.typ === 'at+jwt' && options.ignoreExpiration !== true) {
-      cache.add(token, verified);
+      cache.add(cacheKeyOf(token), { token, verified });
     }
     return verified;
   }
 
   /** A cached verification: the type, then the claims against this call's time and options. */
   #recheck(
-    cache: BoundedMap<VerifiedJwt>,
-    token: string,
+    cache: BoundedMap<CachedVerification>,
+    key: string,
     known: VerifiedJwt,
     options: VerifyOptions,
   ): VerifiedJwt {
@@ -259,7 +280,7 @@ export class JwtCodec {
     try {
       this.#checkClaims(known.payload, options);
     } catch (error) {
-      if (error instanceof TokenExpiredError) cache.delete(token);
+      if (error instanceof TokenExpiredError) cache.delete(key);
       throw error;
     }
     return known;

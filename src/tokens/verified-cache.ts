@@ -5,13 +5,14 @@
  * functions of the token text. What can change — time (`exp`, `nbf`, `iat` against `now`), the
  * per-call expectations and the expected `typ` — is checked again on every hit by the codec.
  *
- * - Keyed by the exact token text: a hit is the same token byte for byte, nothing weaker.
+ * - A hit is the same token byte for byte, nothing weaker: the map is keyed by the token's last
+ *   32 characters (cheaper to hash than the whole text), and the entry's text must equal it.
  * - Only tokens that verified are kept (a failure is never cached), so an attacker can fill it
  *   only with tokens this server signed; bounded (oldest out first), so at worst it misses.
  * - Entries hold frozen results: every caller of the same token gets the same read-only claims.
  * - An expired entry is dropped when it is next looked up, or pushed out by newer ones.
  *
- * The cache itself is a `BoundedMap<VerifiedJwt>` (bounded-map.ts) held by the codec.
+ * The cache itself is a `BoundedMap` (bounded-map.ts) held by the codec.
  */
 /** Default number of verified access tokens a codec keeps. */
 export const DEFAULT_VERIFIED_CACHE_SIZE = 1000;

@@ -58,6 +58,13 @@ describe('parseAuthorization', () => {
       'Bearer\u00a0a.b.c',
       'Bearer a.b.c\u0000',
       'Beärer a.b.c',
+      // One character from Bearer, or one too many or too few: not the scheme.
+      'Bearar a.b.c',
+      'Bearers a.b.c',
+      'Beare a.b.c',
+      'Bea-er a.b.c',
+      'Bear`r a.b.c',
+      'Bearer a.b.\u0100c',
       'Bearer, Bearer a.b.c',
     ]) {
       expect(parseAuthorization(value, IGNORED).kind, value).toBe('malformed');

@@ -81,13 +81,17 @@ describe('verified-token cache', () => {
   it('keeps only what verified: a tampered twin of a cached token is still refused', () => {
     const codec = codecWith();
     const token = codec.sign('at+jwt', claims());
-    codec.verify(token, at);
+    const first = codec.verify(token, at);
     const [h, p, s] = token.split('.') as [string, string, string];
     const flipped = `${s.slice(0, -2)}${s.at(-2) === 'A' ? 'B' : 'A'}${s.at(-1)}`;
     expectCode(() => codec.verify(`${h}.${p}.${flipped}`, at), 'signature_invalid');
     expectCode(() => codec.verify(`${h}.${p}.${flipped}`, at), 'signature_invalid');
     const forged = Buffer.from(JSON.stringify(claims({ sub: 'admin' }))).toString('base64url');
     expectCode(() => codec.verify(`${h}.${forged}.${s}`, at), 'signature_invalid');
+    // The forgery ends with the cached token's signature (the cache's lookup key is the token's
+    // tail): refused all the same, and the genuine entry is still there.
+    expectCode(() => codec.verify(`${h}.${forged}.${s}`, at), 'signature_invalid');
+    expect(codec.verify(token, at)).toBe(first);
     // Refresh tokens and expiry-blind checks are verified in full and never kept.
     const refresh = codec.sign('rt+jwt', claims());
     expect(codec.verify(refresh, { typ: 'rt+jwt', now: NOW })).not.toBe(
