@@ -172,9 +172,13 @@ async function measureFloor(quick: boolean): Promise<number> {
 /** A case's req per CPU-second as a share of the limit 1 / (1/ceiling + floor), the ceiling measured beside it. */
 const shareBeside = (ours: number, ceiling: number, floorSec: number) => ours * (1 / ceiling + floorSec);
 
-/** Median over paired measurements (rounds, or back-to-back pairs) of the case's share of the limit. */
+/** The case's share of the limit in each paired measurement (rounds, or back-to-back pairs). */
+const sharesOf = (pairs: [number, number][], floorSec: number) =>
+  pairs.map(([ours, ceiling]) => shareBeside(ours, ceiling, floorSec));
+
+/** Median over paired measurements of the case's share of the limit. */
 function shareOfLimit(pairs: [number, number][], floorSec: number): number {
-  return median(pairs.map(([ours, ceiling]) => shareBeside(ours, ceiling, floorSec)).sort((a, b) => a - b));
+  return median(sharesOf(pairs, floorSec));
 }
 
 /** `BENCH_HTTP_FRAMEWORKS=koa,next` runs only those frameworks' cases (default: all). */
@@ -404,11 +408,7 @@ async function runGroup(
     for (const [auth, min] of Object.entries(MIN_SHARE) as [Auth, number][]) {
       const ours = framework && running(framework, auth);
       if (!ceiling || !ours) continue;
-      const decided = (pairs: [number, number][]) =>
-        shareDecided(
-          pairs.map(([x, c]) => shareBeside(x, c, floorSec())),
-          min,
-        );
+      const decided = (pairs: [number, number][]) => shareDecided(sharesOf(pairs, floorSec()), min);
       try {
         ours.record.ceilingPairs = await duel(
           ours,
@@ -618,7 +618,7 @@ export default defineBenchmark({
         const record = records.get(key(framework, auth));
         if (record === undefined) continue; // not run (Redis down: noted above)
         const share = shareOf(framework, auth);
-        const pairShares = record.ceilingPairs.map(([x, c]) => shareBeside(x, c, floorSec));
+        const pairShares = sharesOf(record.ceilingPairs, floorSec);
         const how =
           pairShares.length === 0
             ? 'median of the rounds'

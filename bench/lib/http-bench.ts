@@ -288,15 +288,16 @@ export function medianInterval(values: readonly number[], level = 0.95): [number
   const n = sorted.length;
   if (n === 0) return [Number.NaN, Number.NaN];
   const tail = (1 - level) / 2;
-  let k = 0; // how many samples each end may drop
-  let below = 0.5 ** n; // P(X <= k) for X ~ Binomial(n, 1/2)
-  let term = below;
-  while (below <= tail && k < n >> 1) {
+  let k = 0; // ends as the lower bound's rank: P(X <= k - 1) <= tail < P(X <= k), X ~ Binomial(n, 1/2)
+  let atMostK = 0.5 ** n; // P(X <= k)
+  let term = atMostK; // P(X = k)
+  while (atMostK <= tail && k < n >> 1) {
     term = (term * (n - k)) / (k + 1);
     k++;
-    below += term;
+    atMostK += term;
   }
-  return [sorted[k === 0 ? 0 : k - 1]!, sorted[n - (k === 0 ? 1 : k)]!];
+  const dropped = Math.max(k - 1, 0); // samples left out at each end
+  return [sorted[dropped]!, sorted[n - 1 - dropped]!];
 }
 
 /** Per-round requests/s as a harness `Measurement` (median, min/max, spread). */

@@ -86,12 +86,11 @@ function parseCredentials(
     }
     i++;
   }
-  // The usual scheme is recognised in place; any other is sliced and lower-cased to be looked up.
-  if (!isBearer(value, start, i) || ignoredSchemes.has('bearer')) {
+  // Bearer is recognised in place; any other scheme is sliced and lower-cased to be looked up.
+  if (!isBearer(value, start, i) || ignoredSchemes.has(BEARER)) {
     const scheme = value.slice(start, i);
-    const lower = scheme.toLowerCase();
-    if (ignoredSchemes.has(lower)) return { kind: 'ignored', scheme };
-    if (lower !== 'bearer') return { kind: 'malformed', reason: `unsupported authorization scheme` };
+    if (ignoredSchemes.has(scheme.toLowerCase())) return { kind: 'ignored', scheme };
+    return { kind: 'malformed', reason: `unsupported authorization scheme` };
   }
   while (i < end && isSpace(value.charCodeAt(i))) i++;
   if (i === end) return { kind: 'malformed', reason: 'bearer token missing' };

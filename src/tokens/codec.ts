@@ -253,17 +253,14 @@ export class JwtCodec {
       throw new TokenFormatError('token_missing', 'no token');
     }
     const cache = this.#verified;
-    if (cache !== null) {
-      const key = cacheKeyOf(token);
-      const known = cache.get(key);
-      // A hit is the same text byte for byte; the key only picks the candidate.
-      if (known !== undefined && known.token === token)
-        return this.#recheck(cache, key, known.verified, options);
-    }
+    if (cache === null) return this.#verifyToken(token, options);
+    const key = cacheKeyOf(token);
+    const known = cache.get(key);
+    // A hit is the same text byte for byte; the key only picks the candidate.
+    if (known !== undefined && known.token === token)
+      return this.#recheck(cache, key, known.verified, options);
     const verified = this.#verifyToken(token, options);
-    if (cache !== null && options.typ === 'at+jwt' && options.ignoreExpiration !== true) {
-      cache.add(cacheKeyOf(token), { token, verified });
-    }
+    if (options.typ === 'at+jwt' && options.ignoreExpiration !== true) cache.add(key, { token, verified });
     return verified;
   }
 

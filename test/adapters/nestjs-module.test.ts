@@ -105,6 +105,13 @@ function appModule() {
   return AppModule;
 }
 
+/** The Cookie header a browser would send back after this reply's Set-Cookie lines. */
+const cookieHeaderOf = (reply: Response) =>
+  reply.headers
+    .getSetCookie()
+    .map((line) => line.slice(0, line.indexOf(';')))
+    .join('; ');
+
 describe.each([
   ['express', () => new ExpressAdapter()],
   ['fastify', () => new FastifyAdapter()],
@@ -136,11 +143,7 @@ describe.each([
   });
 
   it('controller-level options: a cookie is not accepted where header tokens are required', async () => {
-    const reply = await login('cookie');
-    const cookie = reply.headers
-      .getSetCookie()
-      .map((line) => line.slice(0, line.indexOf(';')))
-      .join('; ');
+    const cookie = cookieHeaderOf(await login('cookie'));
     const mine = await fetch(`${url}/notes/mine`, { headers: { cookie } });
     expect(mine.status).toBe(401);
     expect(await mine.json()).toEqual({ error: expect.any(String), code: 'token_missing' });
@@ -148,11 +151,7 @@ describe.each([
 
   it('one handler inherited by two controllers: each route keeps its controller’s options', async () => {
     const { access_token } = await (await login('header')).json();
-    const cookieReply = await login('cookie');
-    const cookie = cookieReply.headers
-      .getSetCookie()
-      .map((line) => line.slice(0, line.indexOf(';')))
-      .join('; ');
+    const cookie = cookieHeaderOf(await login('cookie'));
     const bearer = { authorization: `Bearer ${access_token}` };
     // Alternating, so a cached answer for the first controller would show on the second.
     for (let i = 0; i < 2; i++) {
