@@ -323,7 +323,9 @@ export function defineScenarios(adapter: string, start: StartApp): void {
           await call('GET', '/api/me', { headers: { authorization: 'Bearer abc.def.ghi' } }),
           'token_malformed',
         );
-        const tampered = `${access_token.slice(0, -2)}${access_token.endsWith('AA') ? 'BB' : 'AA'}`;
+        // 'BA', not 'BB': the last of 43 signature characters carries two zero bits, so B there is
+        // non-canonical base64url (token_malformed), the case when the real signature ends in AA.
+        const tampered = `${access_token.slice(0, -2)}${access_token.endsWith('AA') ? 'BA' : 'AA'}`;
         expectUnauthorized(await callMe(tampered), 'signature_invalid');
       });
 
