@@ -17,11 +17,14 @@
  * median requests/s over rounds, the spread, the ratio to the same framework's ceiling (median of
  * per-round ratios) and the median of the rounds' p50/p99 latency.
  *
- * Pairs: what the checks decide on is measured head to head after the rounds, in back-to-back
- * runs whose order alternates: each jwt-sessions case with its framework's ceiling (its share of
- * the limit), and each peer with the jwt-sessions case it is compared with (the lead). A share
- * whose pairs leave it undecided (the median's 95 % interval straddles the minimum) gets more
- * pairs, up to a cap: a case near its line is measured longer instead of decided by one noisy run.
+ * Pairs: what the checks decide on is measured head to head after the rounds, in pairs of
+ * simultaneous runs (each server under its own autocannon instance at the same time): each
+ * jwt-sessions case with its framework's ceiling (its share of the limit), and each peer with the
+ * jwt-sessions case it is compared with (the lead). Run at the same moment, both see the same
+ * machine speed, which on a shared VM swings by more than the margins at stake from one second to
+ * the next; run one after the other, they do not. A share whose pairs leave it undecided (the
+ * median's 95 % interval straddles the minimum) gets more pairs, up to a cap: a case near its line
+ * is measured longer instead of decided by one noisy run.
  */
 import { randomBytes } from 'node:crypto';
 import { readFile, rm, rmdir, writeFile } from 'node:fs/promises';
@@ -40,6 +43,7 @@ import {
   SIGNING_KEYS,
   USER,
   usesRedis,
+  waitsOnRedis,
 } from './http/spec.js';
 import { floorCpuSeconds, hmacFloorVerifier } from './lib/floor.js';
 import {
@@ -76,6 +80,7 @@ const PIPELINING = 1;
 
 const AUTH_LABELS: Record<Auth, string> = {
   none: 'no auth (ceiling)',
+  'none-twin': 'no auth, a second server (control)',
   'none-middleware': 'no auth, one no-op middleware',
   stateless: 'jwt-sessions stateless (memory)',
   'stateless-uncached': 'jwt-sessions stateless, verified cache off',
@@ -88,7 +93,14 @@ const AUTH_LABELS: Record<Auth, string> = {
   'nestjs-passport': '@nestjs/passport + passport-jwt (stateless)',
 };
 
-const OURS: Auth[] = ['none', 'stateless', 'strict-memory', 'strict-redis', 'strict-redis-cache'];
+const OURS: Auth[] = [
+  'none',
+  'none-twin',
+  'stateless',
+  'strict-memory',
+  'strict-redis',
+  'strict-redis-cache',
+];
 const PEERS: Partial<Record<Framework, Auth[]>> = {
   // A guard as middleware makes a Hono route a middleware chain (an async compose, a Promise for
   // @hono/node-server): this row shows what that alone costs. Our Hono cases use
@@ -108,6 +120,12 @@ const MIN_SHARE: Partial<Record<Auth, number>> = {
   'strict-redis-cache': 0.9,
   'strict-redis': 0.8,
 };
+/**
+ * The control: the ceiling against its twin (a second process of the same app), the median of
+ * their simultaneous pairs, must lie within 1 ± this; else one of them runs at a speed of its own
+ * and the shares, half of whose pairs are against each, are off by up to half the difference.
+ */
+const CONTROL_TOLERANCE = 0.05;
 /** Lead over a peer per CPU-second; when the peer is within 1/LEAD of the limit, see leadRule. */
 const LEAD = 1.1;
 /** Near the limit a 1.1x lead is impossible: then ahead of the peer and at least this share. */
@@ -124,7 +142,7 @@ const HISTORY_FILE = join(RESULTS_DIR, 'http-runs.json');
 const HISTORY_RUNS = 3;
 
 interface LeadResult {
-  /** ours ÷ peer, req per CPU-second (median over the back-to-back pairs of the peer duel). */
+  /** ours ÷ peer, req per CPU-second (median over the simultaneous pairs of the peer duel). */
   cpuRatio: number;
   oursShare: number;
   peerShare: number;
@@ -172,7 +190,7 @@ async function measureFloor(quick: boolean): Promise<number> {
 /** A case's req per CPU-second as a share of the limit 1 / (1/ceiling + floor), the ceiling measured beside it. */
 const shareBeside = (ours: number, ceiling: number, floorSec: number) => ours * (1 / ceiling + floorSec);
 
-/** The case's share of the limit in each paired measurement (rounds, or back-to-back pairs). */
+/** The case's share of the limit in each paired measurement (rounds, or simultaneous pairs). */
 const sharesOf = (pairs: [number, number][], floorSec: number) =>
   pairs.map(([ours, ceiling]) => shareBeside(ours, ceiling, floorSec));
 
@@ -205,7 +223,7 @@ interface CaseRecord {
   /** A peer's head-to-head with the jwt-sessions case it is compared with: ours ÷ peer per pair. */
   duelRatios: number[];
   /**
-   * A jwt-sessions case's back-to-back pairs with its framework's ceiling: [case, ceiling] req per
+   * A jwt-sessions case's simultaneous pairs with its framework's ceiling: [case, ceiling] req per
    * CPU-second of each pair (its share of the limit is decided on these).
    */
   ceilingPairs: [number, number][];
@@ -255,14 +273,14 @@ interface Timing {
   rewarmSec: number;
   durationSec: number;
   /**
-   * Peer duels: pairs of back-to-back runs (ours, the peer; the order alternates), each this long.
+   * Peer duels: pairs of simultaneous runs of ours and the peer, each this long.
    * As long as a round: 0.6 s runs on Fastify (~20k requests) came out bimodal, a run either
    * holding a major collection or not.
    */
   duelPairs: number;
   duelSec: number;
   /**
-   * Shares of the limit: pairs of back-to-back runs of each jwt-sessions case and its ceiling;
+   * Shares of the limit: pairs of simultaneous runs of each jwt-sessions case and its ceiling;
    * more, up to sharePairsMax, while the median's 95 % interval straddles the case's minimum.
    */
   sharePairs: number;
@@ -283,39 +301,71 @@ async function loadCase(record: CaseRecord, server: ServerHandle, durationSec: n
   return r;
 }
 
-/** One measured run (after a short re-warm): the load result and requests per server CPU-second. */
-async function measureRun(record: CaseRecord, server: ServerHandle, rewarmSec: number, durationSec: number) {
-  await loadCase(record, server, rewarmSec);
-  const cpuBefore = await server.cpuMicros();
-  const r = await loadCase(record, server, durationSec);
-  const cpu = (await server.cpuMicros()) - cpuBefore;
-  record.requests += r.requests;
-  return { r, perCpu: (r.requests / Math.max(cpu, 1)) * 1e6 };
-}
-
 /**
- * Back-to-back pairs of runs of two servers, the order alternating (a first, then b first):
- * [a, b] req per CPU-second of each pair. Drift slower than a pair cancels in their ratio.
- * With `decided`, pairs are added two at a time (one of each order) past `pairs`, up to
- * `maxPairs`, until it says the pairs so far settle the question.
+ * Measured runs of one or more servers at the same time (after a short re-warm of all of them):
+ * each one's load result and requests per server CPU-second, in the order given.
  */
-async function duel(
-  a: { record: CaseRecord; server: ServerHandle },
-  b: { record: CaseRecord; server: ServerHandle },
-  count: { pairs: number; maxPairs?: number; decided?: (pairs: [number, number][]) => boolean },
+async function measureTogether(
+  runs: readonly { record: CaseRecord; server: ServerHandle }[],
   rewarmSec: number,
   durationSec: number,
+) {
+  await Promise.all(runs.map(({ record, server }) => loadCase(record, server, rewarmSec)));
+  const cpuBefore = await Promise.all(runs.map(({ server }) => server.cpuMicros()));
+  const results = await Promise.all(runs.map(({ record, server }) => loadCase(record, server, durationSec)));
+  const cpuAfter = await Promise.all(runs.map(({ server }) => server.cpuMicros()));
+  return results.map((r, i) => {
+    runs[i]!.record.requests += r.requests;
+    return { r, perCpu: (r.requests / Math.max(cpuAfter[i]! - cpuBefore[i]!, 1)) * 1e6 };
+  });
+}
+
+/** One measured run of one server (after a short re-warm), the others idle. */
+async function measureRun(record: CaseRecord, server: ServerHandle, rewarmSec: number, durationSec: number) {
+  const [only] = await measureTogether([{ record, server }], rewarmSec, durationSec);
+  return only!;
+}
+
+type Running = { record: CaseRecord; server: ServerHandle };
+
+/**
+ * Whether two cases are measured at the same time in their pairs: yes, unless one waits on Redis
+ * for every request. Then a second busy server takes CPU from the Redis server it waits on, and
+ * its requests batch differently than alone (Hono strict on Redis: 0.64 of the limit in pairs at
+ * the same time, 0.83 alone), so such pairs run one after the other.
+ */
+const measuredTogether = (a: Auth, b: Auth) => !waitsOnRedis(a) && !waitsOnRedis(b);
+
+/**
+ * Pairs of runs of `a` and a partner (the partners take turns, two pairs each): [a, partner] req
+ * per CPU-second of each pair. `together`: both loaded at the same time, each by its own
+ * autocannon instance, so that both see the machine at the same moment and its speed swings cancel
+ * in their ratio; else one after the other. Which one starts first alternates. With `decided`,
+ * pairs are added two at a time past `pairs`, up to `maxPairs`, until it says the pairs so far
+ * settle the question.
+ */
+async function duel(
+  a: Running,
+  partners: readonly Running[],
+  count: { pairs: number; maxPairs?: number; decided?: (pairs: [number, number][]) => boolean },
+  run: { together: boolean; rewarmSec: number; durationSec: number },
 ): Promise<[number, number][]> {
   const result: [number, number][] = [];
-  const run = (x: typeof a) => measureRun(x.record, x.server, rewarmSec, durationSec);
   const maxPairs = Math.max(count.pairs, count.maxPairs ?? count.pairs);
+  const measure = async (first: Running, second: Running) =>
+    run.together
+      ? measureTogether([first, second], run.rewarmSec, run.durationSec)
+      : [
+          await measureRun(first.record, first.server, run.rewarmSec, run.durationSec),
+          await measureRun(second.record, second.server, run.rewarmSec, run.durationSec),
+        ];
   for (let pair = 0; pair < maxPairs; pair++) {
     const extra = pair - count.pairs;
     if (extra >= 0 && extra % 2 === 0 && (count.decided === undefined || count.decided(result))) break;
-    const aFirst = pair % 2 === 0 ? await run(a) : undefined;
-    const fromB = await run(b);
-    const fromA = aFirst ?? (await run(a));
-    result.push([fromA.perCpu, fromB.perCpu]);
+    const b = partners[Math.floor(pair / 2) % partners.length]!;
+    const aFirst = pair % 2 === 0;
+    const [first, second] = await measure(aFirst ? a : b, aFirst ? b : a);
+    result.push(aFirst ? [first!.perCpu, second!.perCpu] : [second!.perCpu, first!.perCpu]);
   }
   return result;
 }
@@ -396,8 +446,9 @@ async function runGroup(
     // Shares of the limit and peer leads are decided head to head: the rounds above put every case
     // of the group between a case and the next run of its ceiling or peer (~15 s on Express), and
     // this machine's speed drifts by more than the margins at stake over that time (the same
-    // Express server measured 116-248 µs per request within one minute); back-to-back pairs cancel
-    // most of it.
+    // Express server measured 116-248 µs per request within one minute), and even from one second
+    // to the next: pairs run at the same time cancel it (two identical servers: p10-p90 of the
+    // ratio 0.96-1.04 at the same time, 0.88-1.09 one after the other).
     const running = (framework: Framework, auth: Auth) => {
       const record = group.find((r) => r.spec.auth === auth && r.spec.framework === framework);
       const server = record && servers.get(record);
@@ -405,17 +456,35 @@ async function runGroup(
     };
     const framework = group[0]?.spec.framework;
     const ceiling = framework && running(framework, 'none');
+    const twin = framework && running(framework, 'none-twin');
+    // The control: the ceiling against a second process of the same app must come out even.
+    if (ceiling && twin) {
+      try {
+        const pairs = await duel(
+          twin,
+          [ceiling],
+          { pairs: t.sharePairs },
+          { together: true, rewarmSec: t.rewarmSec, durationSec: t.shareSec },
+        );
+        twin.record.duelRatios = pairs.map(([a, b]) => a / b);
+      } catch (error) {
+        fail(twin.record, error);
+      }
+    }
+    phaseDone('control pairs');
+    // Each case's pairs take the ceiling and its twin in turn: one process's own speed (the
+    // control shows how far it can be off) weighs on half of them only.
+    const ceilings = [ceiling, twin].filter((x): x is Running => x !== undefined && servers.has(x.record));
     for (const [auth, min] of Object.entries(MIN_SHARE) as [Auth, number][]) {
       const ours = framework && running(framework, auth);
-      if (!ceiling || !ours) continue;
+      if (ceilings.length === 0 || !ours) continue;
       const decided = (pairs: [number, number][]) => shareDecided(sharesOf(pairs, floorSec()), min);
       try {
         ours.record.ceilingPairs = await duel(
           ours,
-          ceiling,
+          ceilings,
           { pairs: t.sharePairs, maxPairs: t.sharePairsMax, decided },
-          t.rewarmSec,
-          t.shareSec,
+          { together: measuredTogether(auth, 'none'), rewarmSec: t.rewarmSec, durationSec: t.shareSec },
         );
       } catch (error) {
         // Either server may have failed: both stop counting (the failure stays loud).
@@ -429,7 +498,16 @@ async function runGroup(
       const peer = running(framework, lead.peer);
       if (!ours || !peer) continue;
       try {
-        const pairs = await duel(ours, peer, { pairs: t.duelPairs }, t.rewarmSec, t.duelSec);
+        const pairs = await duel(
+          ours,
+          [peer],
+          { pairs: t.duelPairs },
+          {
+            together: measuredTogether(lead.ours, lead.peer),
+            rewarmSec: t.rewarmSec,
+            durationSec: t.duelSec,
+          },
+        );
         peer.record.duelRatios = pairs.map(([a, b]) => a / b);
       } catch (error) {
         fail(peer.record, error);
@@ -567,12 +645,13 @@ export default defineBenchmark({
         floorSec,
       );
     };
-    /** Share of the limit: from the back-to-back pairs with the ceiling where measured, else the rounds. */
+    /** Share of the limit: from the simultaneous pairs with the ceiling where measured, else the rounds. */
     const shareOf = (framework: Framework, auth: Auth) => {
       const pairs = records.get(key(framework, auth))?.ceilingPairs ?? [];
       if (pairs.length > 0 && perCpu[key(framework, auth)]) return shareOfLimit(pairs, floorSec);
       return roundsShareOf(framework, auth);
     };
+    const isCeiling = (auth: Auth) => auth === 'none' || auth === 'none-twin';
     const rows: (string | number)[][] = [];
     for (const r of all) {
       const { framework, auth } = r.spec;
@@ -591,8 +670,8 @@ export default defineBenchmark({
         hasCeiling ? toCeiling(wall, framework, auth) : 'n/a',
         c.opsPerSec,
         hasCeiling ? toCeiling(perCpu, framework, auth) : 'n/a',
-        auth === 'none' ? '' : (limitOf(framework) ?? 'n/a'),
-        auth === 'none' ? '' : formatRatio(shareOf(framework, auth) ?? Number.NaN),
+        isCeiling(auth) ? '' : (limitOf(framework) ?? 'n/a'),
+        isCeiling(auth) ? '' : formatRatio(shareOf(framework, auth) ?? Number.NaN),
         `${median(r.p50)} ms`,
         `${median(r.p99)} ms`,
         String(r.errors),
@@ -612,6 +691,20 @@ export default defineBenchmark({
               .join('; '),
     });
     for (const framework of SELECTED) {
+      const twin = records.get(key(framework, 'none-twin'));
+      if (twin === undefined) continue;
+      const ratios = [...twin.duelRatios].sort((x, y) => x - y);
+      const control = ratios.length > 0 ? median(ratios) : undefined;
+      checks.push({
+        name: `${framework} measurement control: the ceiling's twin (a second no-auth server) within ${formatRatio(1 - CONTROL_TOLERANCE)}–${formatRatio(1 + CONTROL_TOLERANCE)} of the ceiling per CPU-second`,
+        pass: control !== undefined && Math.abs(control - 1) <= CONTROL_TOLERANCE,
+        detail:
+          control === undefined
+            ? 'not measured'
+            : `${formatRatio(control)} (median of ${ratios.length} simultaneous pairs, 95 % interval ${medianInterval(ratios).map(formatRatio).join('–')}, all ${formatRatio(ratios[0]!)}–${formatRatio(ratios.at(-1)!)})`,
+      });
+    }
+    for (const framework of SELECTED) {
       const limit = limitOf(framework);
       const middlewareOnly = shareOf(framework, 'none-middleware');
       for (const [auth, min] of Object.entries(MIN_SHARE) as [Auth, number][]) {
@@ -622,7 +715,7 @@ export default defineBenchmark({
         const how =
           pairShares.length === 0
             ? 'median of the rounds'
-            : `median of ${pairShares.length} back-to-back pairs with the ceiling, 95 % interval ${medianInterval(pairShares).map(formatRatio).join('–')}, all ${formatRatio(Math.min(...pairShares))}–${formatRatio(Math.max(...pairShares))}; the rounds: ${formatRatio(roundsShareOf(framework, auth) ?? Number.NaN)}`;
+            : `median of ${pairShares.length} ${measuredTogether(auth, 'none') ? 'simultaneous' : 'one-after-the-other'} pairs with the ceiling and its twin, 95 % interval ${medianInterval(pairShares).map(formatRatio).join('–')}, all ${formatRatio(Math.min(...pairShares))}–${formatRatio(Math.max(...pairShares))}; the rounds: ${formatRatio(roundsShareOf(framework, auth) ?? Number.NaN)}`;
         checks.push({
           name: `${framework} ${AUTH_LABELS[auth]} >= ${min} of the limit per CPU-second`,
           pass: share !== undefined && share >= min,
@@ -661,7 +754,7 @@ export default defineBenchmark({
       checks.push({
         name: `${name}: lead per CPU-second (${rule})`,
         pass,
-        detail: `${formatRatio(cpuRatio)} per CPU-second (${duel.length > 0 ? `median of ${duel.length} back-to-back pairs, ${formatRatio(Math.min(...duel))}–${formatRatio(Math.max(...duel))}; the table's rounds: ${formatRatio(roundsRatio)}, ` : ''}${formatOps(a.opsPerSec)} vs ${formatOps(b.opsPerSec)}; shares of the limit ${formatRatio(oursShare)} vs ${formatRatio(peerShare)}); req/s ${formatRatio(pairedRatio(wall[key(framework, ours)]!, wall[key(framework, peer)]!))}`,
+        detail: `${formatRatio(cpuRatio)} per CPU-second (${duel.length > 0 ? `median of ${duel.length} ${measuredTogether(ours, peer) ? 'simultaneous' : 'one-after-the-other'} pairs, ${formatRatio(Math.min(...duel))}–${formatRatio(Math.max(...duel))}; the table's rounds: ${formatRatio(roundsRatio)}, ` : ''}${formatOps(a.opsPerSec)} vs ${formatOps(b.opsPerSec)}; shares of the limit ${formatRatio(oursShare)} vs ${formatRatio(peerShare)}); req/s ${formatRatio(pairedRatio(wall[key(framework, ours)]!, wall[key(framework, peer)]!))}`,
       });
     }
 
@@ -715,8 +808,8 @@ export default defineBenchmark({
     }
     notes.push(
       `autocannon ${CONNECTIONS} connections, pipelining ${PIPELINING}. One server process per case (NODE_ENV=production), only one under load at a time: a framework's servers are started together, then probed and warmed up (${warmupSec} s) one by one, then measured in ${rounds} rounds of ${durationSec} s (after ${timing.rewarmSec} s of re-warm), rotating the order; the idle ones wait. The load generator and the server share the machine: read the ratios, not the absolute numbers.`,
-      `limit = 1 / (1/ceiling + floor), req per CPU-second: the framework without auth plus one HS256 verification at the floor (bench/lib/floor.ts, the token bench's floor: HMAC, decode, JSON.parse, exp), ${(floorSec * 1e6).toFixed(2)} µs of CPU, median of ${floors.length} measurements in this run between the framework groups. share of limit, for the jwt-sessions cases the checks hold to a share (${Object.keys(MIN_SHARE).join(', ')}): measured head to head after the rounds, ${timing.sharePairs} pairs of back-to-back runs of ${timing.shareSec} s of the case and its framework's ceiling (after ${timing.rewarmSec} s of re-warm; the case first, then the ceiling first, alternating), then two more at a time while the 95 % interval of their median (the sign test's, distribution-free) straddles the case's minimum, up to ${timing.sharePairsMax} pairs; share = median over the pairs of the case's req/CPU-s ÷ the limit from the ceiling's run beside it; for the other rows, the same over the rounds (each round's run ÷ that round's limit).`,
-      `Peer leads are measured head to head after a framework's rounds: ${timing.duelPairs} pairs of back-to-back runs of ${timing.duelSec} s (after ${timing.rewarmSec} s of re-warm; ours first, then the peer first, alternating), lead = median of the pairs' ratios of req per CPU-second. The rounds alone put every other case of the framework between a case and its peer's next run, and over that time this machine's speed drifts by more than the leads at stake. Peer leads must be >= ${LEAD}x per CPU-second in each of ${HISTORY_RUNS} full runs, unless ${LEAD}x the peer would pass the limit: then ours must be ahead of it and at >= ${NEAR_LIMIT_SHARE} of the limit. The shares are against the no-auth limit: on Express and Hono our cases guard the route as one handler (\`withSession\`), while the peers are middleware and pay the framework's middleware layer (the no-op middleware row).`,
+      `limit = 1 / (1/ceiling + floor), req per CPU-second: the framework without auth plus one HS256 verification at the floor (bench/lib/floor.ts, the token bench's floor: HMAC, decode, JSON.parse, exp), ${(floorSec * 1e6).toFixed(2)} µs of CPU, median of ${floors.length} measurements in this run between the framework groups. share of limit, for the jwt-sessions cases the checks hold to a share (${Object.keys(MIN_SHARE).join(', ')}): measured head to head after the rounds, ${timing.sharePairs} pairs of simultaneous runs of ${timing.shareSec} s of the case and its framework's ceiling or the ceiling's twin (a second process of the no-auth app; the two take turns, two pairs each), each server under its own autocannon instance (after ${timing.rewarmSec} s of re-warm of both; which load starts first alternates; strict on Redis, whose every request waits on the Redis server, one after the other instead: a second busy server at the same time takes CPU from Redis and changes how its requests batch), then two more at a time while the 95 % interval of their median (the sign test's, distribution-free) straddles the case's minimum, up to ${timing.sharePairsMax} pairs; share = median over the pairs of the case's req/CPU-s ÷ the limit from the ceiling's (or twin's) run beside it; the control: the twin against the ceiling in ${timing.sharePairs} simultaneous pairs must come out within 1 ± ${CONTROL_TOLERANCE}, else a process running at a speed of its own skews the shares; for the other rows, the same over the rounds (each round's run ÷ that round's limit).`,
+      `Peer leads are measured head to head after a framework's rounds: ${timing.duelPairs} pairs of simultaneous runs of ${timing.duelSec} s, each server under its own autocannon instance (after ${timing.rewarmSec} s of re-warm of both; express-session against strict on Redis, both waiting on Redis, one after the other, the order alternating), lead = median of the pairs' ratios of req per CPU-second. The rounds alone put every other case of the framework between a case and its peer's next run, and this machine's speed swings by more than the leads at stake from one second to the next; two servers loaded at the same moment see the same machine. Peer leads must be >= ${LEAD}x per CPU-second in each of ${HISTORY_RUNS} full runs, unless ${LEAD}x the peer would pass the limit: then ours must be ahead of it and at >= ${NEAR_LIMIT_SHARE} of the limit. The shares are against the no-auth limit: on Express and Hono our cases guard the route as one handler (\`withSession\`), while the peers are middleware and pay the framework's middleware layer (the no-op middleware row).`,
       "vs ceiling = median over rounds of (case / same framework without auth, same round). req/CPU-s = requests served per second of the server process's CPU time (user + system, all threads) during the measured run: the cost of a request, which depends far less than req/s on what else the machine runs. Latency: autocannon whole-millisecond percentiles, median over rounds.",
       'Every JWT case verifies the same HS256 token (jwt-sessions checks typ, kid/alg and claims; @fastify/jwt = fast-jwt, express-jwt = jsonwebtoken, both checking signature and exp). express-session: resave false, saveUninitialized false, so each request is one Redis GET plus connect-redis touch (EXPIRE).',
       `Strict (Redis): one HMGET per request; with the live cache, an in-process lookup kept coherent by pub/sub invalidations. Redis keys under a unique prefix (${redisPrefix}), deleted afterwards.`,

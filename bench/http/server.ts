@@ -9,6 +9,7 @@ import type { RedisStore } from '../../src/stores/redis/index.js';
 import { serveForParent } from '../lib/http-bench.js';
 import { startApp } from './apps.js';
 import {
+  appAuth,
   guardedByJwtSessions,
   SIGNING_KEYS as KEYS,
   ROUTE,
@@ -57,7 +58,10 @@ async function engineFor(): Promise<{ sessions: Sessions<UserProfile>; redis: Re
 await serveForParent(async () => {
   const { sessions, redis } = await engineFor();
   const pair = await sessions.login({ payload: { ...USER }, namespace: `user:${USER.user_id}` });
-  const app = await startApp(spec, guardedByJwtSessions(spec.auth) ? (sessions as Sessions) : null);
+  const app = await startApp(
+    { ...spec, auth: appAuth(spec.auth) },
+    guardedByJwtSessions(spec.auth) ? (sessions as Sessions) : null,
+  );
   const headers = app.login ? await app.login() : { authorization: `Bearer ${pair.access}` };
   if (redis?.cacheStats()) await waitForLiveCache(redis);
   return {

@@ -17,6 +17,8 @@ export type Framework = (typeof FRAMEWORKS)[number];
 /**
  * How `GET /api/me` is guarded:
  * - `none`: not at all (the framework's ceiling; the same Authorization header is still sent);
+ * - `none-twin`: the same as `none` in a second process, the measurement's control: the ceiling
+ *   measured against its twin must come out even, or the run's shares are off by the difference;
  * - `none-middleware`: no auth, but the route has one no-op middleware: what any guard costs the
  *   framework before it does anything (Hono: any guard makes the route an async middleware chain;
  *   Express: one more router layer);
@@ -32,6 +34,7 @@ export type Framework = (typeof FRAMEWORKS)[number];
  */
 export const AUTHS = [
   'none',
+  'none-twin',
   'none-middleware',
   'stateless',
   'stateless-uncached',
@@ -75,6 +78,16 @@ export const SIGNING_KEYS = { signing: { alg: 'HS256', key: SECRET, kid: 'http-b
 /** The cases guarded by jwt-sessions' own middleware. */
 export function guardedByJwtSessions(auth: Auth): boolean {
   return auth.startsWith('stateless') || auth.startsWith('strict-');
+}
+
+/** The app a case serves: the control twin serves the ceiling's. */
+export function appAuth(auth: Auth): Auth {
+  return auth === 'none-twin' ? 'none' : auth;
+}
+
+/** The cases whose every request waits on Redis (not just a subscription, as the live cache). */
+export function waitsOnRedis(auth: Auth): boolean {
+  return auth === 'strict-redis' || auth === 'express-session';
 }
 
 export function usesRedis(auth: Auth): boolean {
