@@ -18,8 +18,8 @@
  * per-round ratios) and the median of the rounds' p50/p99 latency.
  *
  * Pairs: what the checks decide on is measured head to head after the rounds (a framework's
- * share duels taking turns pair by pair), in pairs of simultaneous runs (each server under its own autocannon instance at the same time): each
- * jwt-sessions case with its framework's ceiling (its share of the limit), and each peer with the
+ * share duels taking turns pair by pair), in pairs of simultaneous runs (each server under its own
+ * autocannon instance at the same time): each jwt-sessions case with its framework's ceiling (its share of the limit), and each peer with the
  * jwt-sessions case it is compared with (the lead). Run at the same moment, both see the same
  * machine speed, which on a shared VM swings by more than the margins at stake from one second to
  * the next; run one after the other, they do not. A share whose pairs leave it undecided (the
@@ -35,6 +35,7 @@ import { createSessions } from '../src/session/engine.js';
 import { MemoryStore } from '../src/stores/memory.js';
 import {
   type Auth,
+  appAuth,
   FRAMEWORKS,
   type Framework,
   profileOf,
@@ -302,15 +303,14 @@ async function loadCase(record: CaseRecord, server: ServerHandle, durationSec: n
   return r;
 }
 
+/** A started case: its record and its server. */
+type Running = { record: CaseRecord; server: ServerHandle };
+
 /**
  * Measured runs of one or more servers at the same time (after a short re-warm of all of them):
  * each one's load result and requests per server CPU-second, in the order given.
  */
-async function measureTogether(
-  runs: readonly { record: CaseRecord; server: ServerHandle }[],
-  rewarmSec: number,
-  durationSec: number,
-) {
+async function measureTogether(runs: readonly Running[], rewarmSec: number, durationSec: number) {
   await Promise.all(runs.map(({ record, server }) => loadCase(record, server, rewarmSec)));
   const cpuBefore = await Promise.all(runs.map(({ server }) => server.cpuMicros()));
   const results = await Promise.all(runs.map(({ record, server }) => loadCase(record, server, durationSec)));
@@ -327,8 +327,6 @@ async function measureRun(record: CaseRecord, server: ServerHandle, rewarmSec: n
   return only!;
 }
 
-type Running = { record: CaseRecord; server: ServerHandle };
-
 /**
  * Whether two cases are measured at the same time in their pairs: yes, unless one waits on Redis
  * for every request. Then a second busy server takes CPU from the Redis server it waits on, and
@@ -336,6 +334,8 @@ type Running = { record: CaseRecord; server: ServerHandle };
  * the same time, 0.83 alone), so such pairs run one after the other.
  */
 const measuredTogether = (a: Auth, b: Auth) => !waitsOnRedis(a) && !waitsOnRedis(b);
+/** How the pairs of two cases were run, for the checks' details. */
+const pairsKind = (a: Auth, b: Auth) => (measuredTogether(a, b) ? 'simultaneous' : 'one-after-the-other');
 
 /** One contender of `duels`: `a` against its partners, and what it has measured so far. */
 interface Duel {
@@ -507,7 +507,10 @@ async function runGroup(
     phaseDone('control pairs');
     // Each case's pairs take the ceiling and its twin in turn: one process's own speed (the
     // control shows how far it can be off) weighs on half of them only.
-    const ceilings = [ceiling, twin].filter((x): x is Running => x !== undefined && servers.has(x.record));
+    // running() already leaves out killed servers; a twin whose control failed is left out too.
+    const ceilings = [ceiling, twin].filter(
+      (x): x is Running => x !== undefined && x.record.failure === undefined,
+    );
     const shareDuels: Duel[] = [];
     for (const [auth, min] of Object.entries(MIN_SHARE) as [Auth, number][]) {
       const ours = framework && running(framework, auth);
@@ -683,7 +686,7 @@ export default defineBenchmark({
       if (pairs.length > 0 && perCpu[key(framework, auth)]) return shareOfLimit(pairs, floorSec);
       return roundsShareOf(framework, auth);
     };
-    const isCeiling = (auth: Auth) => auth === 'none' || auth === 'none-twin';
+    const isCeiling = (auth: Auth) => appAuth(auth) === 'none';
     const rows: (string | number)[][] = [];
     for (const r of all) {
       const { framework, auth } = r.spec;
@@ -747,7 +750,7 @@ export default defineBenchmark({
         const how =
           pairShares.length === 0
             ? 'median of the rounds'
-            : `median of ${pairShares.length} ${measuredTogether(auth, 'none') ? 'simultaneous' : 'one-after-the-other'} pairs with the ceiling and its twin, 95 % interval ${medianInterval(pairShares).map(formatRatio).join('–')}, all ${formatRatio(Math.min(...pairShares))}–${formatRatio(Math.max(...pairShares))}; the rounds: ${formatRatio(roundsShareOf(framework, auth) ?? Number.NaN)}`;
+            : `median of ${pairShares.length} ${pairsKind(auth, 'none')} pairs with the ceiling and its twin, 95 % interval ${medianInterval(pairShares).map(formatRatio).join('–')}, all ${formatRatio(Math.min(...pairShares))}–${formatRatio(Math.max(...pairShares))}; the rounds: ${formatRatio(roundsShareOf(framework, auth) ?? Number.NaN)}`;
         checks.push({
           name: `${framework} ${AUTH_LABELS[auth]} >= ${min} of the limit per CPU-second`,
           pass: share !== undefined && share >= min,
@@ -786,7 +789,7 @@ export default defineBenchmark({
       checks.push({
         name: `${name}: lead per CPU-second (${rule})`,
         pass,
-        detail: `${formatRatio(cpuRatio)} per CPU-second (${duel.length > 0 ? `median of ${duel.length} ${measuredTogether(ours, peer) ? 'simultaneous' : 'one-after-the-other'} pairs, ${formatRatio(Math.min(...duel))}–${formatRatio(Math.max(...duel))}; the table's rounds: ${formatRatio(roundsRatio)}, ` : ''}${formatOps(a.opsPerSec)} vs ${formatOps(b.opsPerSec)}; shares of the limit ${formatRatio(oursShare)} vs ${formatRatio(peerShare)}); req/s ${formatRatio(pairedRatio(wall[key(framework, ours)]!, wall[key(framework, peer)]!))}`,
+        detail: `${formatRatio(cpuRatio)} per CPU-second (${duel.length > 0 ? `median of ${duel.length} ${pairsKind(ours, peer)} pairs, ${formatRatio(Math.min(...duel))}–${formatRatio(Math.max(...duel))}; the table's rounds: ${formatRatio(roundsRatio)}, ` : ''}${formatOps(a.opsPerSec)} vs ${formatOps(b.opsPerSec)}; shares of the limit ${formatRatio(oursShare)} vs ${formatRatio(peerShare)}); req/s ${formatRatio(pairedRatio(wall[key(framework, ours)]!, wall[key(framework, peer)]!))}`,
       });
     }
 
