@@ -436,16 +436,17 @@ async function runGroup(
     phaseStart = now;
   };
   try {
-    // Start-up is not measured: start them all at once, then probe and warm up each one alone.
-    const started = await Promise.allSettled(group.map((record) => forkServer(SERVER_SCRIPT, record.spec)));
-    phaseDone('start');
-    for (const [i, record] of group.entries()) {
-      const outcome = started[i]!;
-      if (outcome.status === 'rejected') {
-        fail(record, outcome.reason);
+    // Each server is loaded the moment it listens, not after the others have started: one idle
+    // between start-up and its first requests was the likeliest to fall into V8's slow tick-object
+    // state (see holdTickObjects in bench/http/server.ts, which every server also runs).
+    for (const record of group) {
+      let server: ServerHandle;
+      try {
+        server = await forkServer(SERVER_SCRIPT, record.spec);
+      } catch (error) {
+        fail(record, error);
         continue;
       }
-      const server = outcome.value;
       servers.set(record, server);
       try {
         const statusWithout = record.spec.auth.startsWith('none') ? 200 : 401;
@@ -457,7 +458,7 @@ async function runGroup(
         servers.delete(record);
       }
     }
-    phaseDone('probe + warm-up');
+    phaseDone('start + probe + warm-up');
     for (let round = 0; round < t.rounds; round++) {
       for (let i = 0; i < group.length; i++) {
         const record = group[(i + round) % group.length]!;
