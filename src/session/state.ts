@@ -59,11 +59,14 @@ export interface SessionState {
 /** Decoded states by record object, with the `data` they were decoded from. */
 const decodedStates = new WeakMap<object, { data: string; state: SessionState }>();
 /**
- * Decoded states by their text: a store without a cache of its own (Redis without the live cache,
- * SQL) reads a new record object per call, but the same text until the session changes. Bounded,
+ * Decoded states by session id, with the text each was decoded from: a store without a cache of its
+ * own (Redis without the live cache, SQL) reads a new record object per call, but the same text
+ * until the session changes. The id only picks the candidate (a short string, usually the token's
+ * `sid` with its hash already computed); the text must be equal, compared rather than hashed (a
+ * lookup by the text hashed all of it, a few hundred characters, on every such read). Bounded,
  * oldest out first; decoding is a pure function of the text, so sharing it is safe.
  */
-const statesByText = new BoundedMap<SessionState>(1024);
+const statesById = new BoundedMap<{ data: string; state: SessionState }>(1024);
 
 /**
  * `decodeState(record.data)`, decoded once per record object — the stores hand out the same record
@@ -72,17 +75,18 @@ const statesByText = new BoundedMap<SessionState>(1024);
  * against `data` in case a store reuses the object. The state is frozen: it is shared by every
  * call that reads this record.
  */
-export function recordState(record: { readonly data: string }): SessionState {
+export function recordState(record: { readonly id: string; readonly data: string }): SessionState {
   const data = record.data;
   const cached = decodedStates.get(record);
   if (cached !== undefined && cached.data === data) return cached.state;
-  const known = statesByText.get(data);
+  const known = statesById.get(record.id);
   // A record read afresh whose text is known: no per-record entry (a WeakMap entry costs the
   // garbage collector more than the text lookup it would save on a record used once).
-  if (known !== undefined) return known;
+  if (known !== undefined && known.data === data) return known.state;
   const state = Object.freeze(decodeState(data));
-  statesByText.add(data, state);
-  decodedStates.set(record, { data, state });
+  const decoded = { data, state };
+  statesById.add(record.id, decoded);
+  decodedStates.set(record, decoded);
   return state;
 }
 

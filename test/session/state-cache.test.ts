@@ -51,8 +51,21 @@ describe('recordState', () => {
     await sessions.close();
   });
 
+  it('the text picked by session id must be equal: another session, or the same one changed, decodes its own', async () => {
+    const { record, sessions } = await storedRecord();
+    const first = recordState({ ...record, data: `${record.data} `.slice(0, -1) });
+    // Another session's record with this one's id in the cache: its own text, its own state.
+    const elsewhere = { ...record, id: 'another-session', data: JSON.stringify({ ...first, a: 'x-id' }) };
+    expect(recordState(elsewhere).a).toBe('x-id');
+    // The same id with a changed text, as a refresh writes: never the cached state.
+    const changed = { ...record, data: JSON.stringify({ ...first, a: 'refreshed-id' }) };
+    expect(recordState(changed).a).toBe('refreshed-id');
+    expect(recordState({ ...record, data: `${record.data} `.slice(0, -1) })).toEqual(first);
+    await sessions.close();
+  });
+
   it('an unreadable record fails closed with session_not_found, and is not cached as readable', () => {
-    const record = { data: '{"not":"a state"}' };
+    const record = { id: 'unreadable-session', data: '{"not":"a state"}' };
     expect(() => recordState(record)).toThrow(SessionError);
     expect(() => recordState(record)).toThrow(/unreadable/);
   });
