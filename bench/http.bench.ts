@@ -18,9 +18,9 @@
  * per-round ratios) and the median of the rounds' p50/p99 latency.
  *
  * Pairs: what the checks decide on is measured head to head after the rounds (a framework's
- * share duels taking turns pair by pair), in pairs of simultaneous runs (each server under its own
- * autocannon instance at the same time): each jwt-sessions case with its framework's ceiling (its share of the limit), and each peer with the
- * jwt-sessions case it is compared with (the lead). Run at the same moment, both see the same
+ * share duels taking turns pair by pair), in pairs of simultaneous runs (each server under its
+ * own autocannon instance at the same time): each jwt-sessions case with its framework's ceiling
+ * (its share of the limit), and each peer with the jwt-sessions case it is compared with (the lead). Run at the same moment, both see the same
  * machine speed, which on a shared VM swings by more than the margins at stake from one second to
  * the next; run one after the other, they do not. A share whose pairs leave it undecided (the
  * median's 95 % interval straddles the minimum) gets more pairs, up to a cap: a case near its line
@@ -369,13 +369,14 @@ async function duels(list: readonly Duel[], rewarmSec: number, durationSec: numb
           await measureRun(first.record, first.server, rewarmSec, durationSec),
           await measureRun(second.record, second.server, rewarmSec, durationSec),
         ];
-  const longest = Math.max(0, ...list.map((d) => Math.max(d.pairs, d.maxPairs ?? d.pairs)));
+  const pairsAtMost = (d: Duel) => Math.max(d.pairs, d.maxPairs ?? d.pairs);
+  const longest = Math.max(0, ...list.map(pairsAtMost));
   const active = new Set(list);
   for (let pair = 0; pair < longest && active.size > 0; pair++) {
     for (const d of active) {
       const extra = pair - d.pairs;
       const settled = extra >= 0 && extra % 2 === 0 && (d.decided === undefined || d.decided(d.result));
-      if (settled || pair >= Math.max(d.pairs, d.maxPairs ?? d.pairs)) {
+      if (settled || pair >= pairsAtMost(d)) {
         active.delete(d);
         continue;
       }
@@ -411,9 +412,10 @@ function shareDecided(shares: readonly number[], min: number): boolean {
 }
 
 /**
- * One framework's cases: each server is started, probed and warmed up alone in turn; the rounds then measure them one at a time in a rotating order (the others sit idle), so
- * that a case and its framework's ceiling are measured close together in time and machine-wide
- * drift cancels in their ratio.
+ * One framework's cases: each server is started, probed and warmed up alone in turn; the rounds
+ * then measure them one at a time in a rotating order (the others sit idle), so that a case and
+ * its framework's ceiling are measured close together in time and machine-wide drift cancels in
+ * their ratio.
  */
 async function runGroup(
   group: CaseRecord[],
@@ -779,7 +781,7 @@ export default defineBenchmark({
       // The head-to-head pairs decide; the rounds' ratio is reported beside it.
       const duel = records.get(key(framework, peer))!.duelRatios;
       const roundsRatio = pairedRatio(a, b);
-      const cpuRatio = duel.length > 0 ? median([...duel].sort((x, y) => x - y)) : roundsRatio;
+      const cpuRatio = duel.length > 0 ? median(duel) : roundsRatio;
       const pass = leadPasses({ cpuRatio, oursShare, peerShare });
       leads[name] = { cpuRatio, oursShare, peerShare, pass };
       const rule =

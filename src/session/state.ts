@@ -81,7 +81,7 @@ export function recordState(record: { readonly id: string; readonly data: string
   if (cached !== undefined && cached.data === data) return cached.state;
   const known = statesById.get(record.id);
   // A record read afresh whose text is known: no per-record entry (a WeakMap entry costs the
-  // garbage collector more than the text lookup it would save on a record used once).
+  // garbage collector more than the lookup by id it would save on a record used once).
   if (known !== undefined && known.data === data) return known.state;
   const state = Object.freeze(decodeState(data));
   const decoded = { data, state };

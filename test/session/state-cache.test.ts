@@ -54,7 +54,7 @@ describe('recordState', () => {
   it('the text picked by session id must be equal: another session, or the same one changed, decodes its own', async () => {
     const { record, sessions } = await storedRecord();
     const first = recordState({ ...record, data: `${record.data} `.slice(0, -1) });
-    // Another session's record with this one's id in the cache: its own text, its own state.
+    // Another session's record (another id) while this one's is cached: its own state.
     const elsewhere = { ...record, id: 'another-session', data: JSON.stringify({ ...first, a: 'x-id' }) };
     expect(recordState(elsewhere).a).toBe('x-id');
     // The same id with a changed text, as a refresh writes: never the cached state.
