@@ -1,44 +1,79 @@
 /**
  * The Redis store's read batching (src/stores/redis/read-batch.ts) as a unit: which reads travel
- * together, that each read gets its own row, and that a failed or malformed batch fails every read
- * in it. The Redis side (one script call, real replies) is in redis.test.ts.
+ * together, that each read gets its own row (decoded with its own id and time), and that a failed
+ * or malformed batch fails every read in it. The Redis side (one script call, real replies, the
+ * JSON rows) is in redis.test.ts.
  */
 import { describe, expect, it } from 'vitest';
 import type { Bucket } from '../../src/stores/redis/keys.js';
-import { MAX_READ_BATCH, ReadBatcher, type SessionFields } from '../../src/stores/redis/read-batch.js';
+import {
+  type BatchedReads,
+  MAX_READ_BATCH,
+  ReadBatcher,
+  type SessionFields,
+} from '../../src/stores/redis/read-batch.js';
 
 const bucketA = { index: 0, tag: 'a' } as Bucket;
 const bucketB = { index: 1, tag: 'b' } as Bucket;
 
-/** Batched reads answering from `rows` (key → fields), recording each call. */
+interface Decoded {
+  fields: SessionFields;
+  id: string;
+  now: number;
+}
+
+class BatchFailure extends Error {
+  constructor(readonly original: unknown) {
+    super(`failed: ${String(original)}`);
+  }
+}
+
+/** A batcher whose decode returns what it was given and whose failures wrap the error. */
+function batcherOver(reads: BatchedReads): ReadBatcher<Decoded> {
+  return new ReadBatcher(reads, {
+    decode: (fields, id, now) => ({ fields, id, now }),
+    failure: (error) => new BatchFailure(error),
+  });
+}
+
+/** Batched reads answering from `rows` (key → fields) as READ_MANY does, recording each call. */
 function recorder(rows: Map<string, SessionFields> = new Map()) {
   const calls: { kind: 'one' | 'many'; keys: string[] }[] = [];
   const fieldsOf = (key: string): SessionFields => rows.get(key) ?? [key, null];
   return {
     calls,
-    batcher: new ReadBatcher({
+    batcher: batcherOver({
       one: async (key) => {
         calls.push({ kind: 'one', keys: [key] });
         return fieldsOf(key);
       },
       many: async (keys) => {
         calls.push({ kind: 'many', keys });
-        return keys.map(fieldsOf);
+        return JSON.stringify(keys.map((key) => fieldsOf(key).map((field) => field ?? false)));
       },
     }),
   };
 }
 
+/** Reads `key` as session `id-<key>` at time 7. */
+const readOf = (batcher: ReadBatcher<Decoded>, bucket: Bucket, key: string) =>
+  batcher.read(bucket, key, `id-${key}`, 7);
+
 describe('ReadBatcher', () => {
   it('sends the reads of one turn together, per bucket, each answered with its own row', async () => {
     const { batcher, calls } = recorder();
     const answers = await Promise.all([
-      batcher.read(bucketA, 'a1'),
-      batcher.read(bucketB, 'b1'),
-      batcher.read(bucketA, 'a2'),
-      batcher.read(bucketA, 'a3'),
+      readOf(batcher, bucketA, 'a1'),
+      readOf(batcher, bucketB, 'b1'),
+      readOf(batcher, bucketA, 'a2'),
+      batcher.read(bucketA, 'a3', 'id-other', 9),
     ]);
-    expect(answers.map((row) => row[0])).toEqual(['a1', 'b1', 'a2', 'a3']);
+    expect(answers).toEqual([
+      { fields: ['a1', null], id: 'id-a1', now: 7 },
+      { fields: ['b1', null], id: 'id-b1', now: 7 },
+      { fields: ['a2', null], id: 'id-a2', now: 7 },
+      { fields: ['a3', null], id: 'id-other', now: 9 },
+    ]);
     expect(calls).toEqual([
       { kind: 'many', keys: ['a1', 'a2', 'a3'] },
       { kind: 'one', keys: ['b1'] },
@@ -47,10 +82,10 @@ describe('ReadBatcher', () => {
 
   it('reads of later turns go in later batches; none is sent before it was asked for', async () => {
     const { batcher, calls } = recorder();
-    const first = batcher.read(bucketA, 'x');
+    const first = readOf(batcher, bucketA, 'x');
     expect(calls).toEqual([]); // nothing leaves before the turn ends
     await first;
-    await Promise.all([batcher.read(bucketA, 'y'), batcher.read(bucketA, 'z')]);
+    await Promise.all([readOf(batcher, bucketA, 'y'), readOf(batcher, bucketA, 'z')]);
     expect(calls).toEqual([
       { kind: 'one', keys: ['x'] },
       { kind: 'many', keys: ['y', 'z'] },
@@ -60,48 +95,84 @@ describe('ReadBatcher', () => {
   it(`splits a turn's reads into commands of at most ${MAX_READ_BATCH} keys`, async () => {
     const { batcher, calls } = recorder();
     const keys = Array.from({ length: MAX_READ_BATCH * 2 + 1 }, (_, i) => `k${i}`);
-    const answers = await Promise.all(keys.map((k) => batcher.read(bucketA, k)));
-    expect(answers.map((row) => row[0])).toEqual(keys);
+    const answers = await Promise.all(keys.map((k) => readOf(batcher, bucketA, k)));
+    expect(answers.map((answer) => answer.fields[0])).toEqual(keys);
+    expect(answers.map((answer) => answer.id)).toEqual(keys.map((k) => `id-${k}`));
     expect(calls.map((c) => c.keys.length)).toEqual([MAX_READ_BATCH, MAX_READ_BATCH, 1]);
   });
 
-  it('a failed batch fails every read in it with that error, and the next turn starts afresh', async () => {
+  it("a missing field (the script's false) reads as null; every other value as it was", async () => {
+    const rows = new Map<string, SessionFields>([
+      ['a', ['1', null, 'false', '', '"quoted" \\ \u0000 é 😀', null, '{"x":[1]}']],
+      ['b', [null, null, null, null, null, null, null]],
+    ]);
+    const { batcher } = recorder(rows);
+    const [a, b] = await Promise.all([readOf(batcher, bucketA, 'a'), readOf(batcher, bucketA, 'b')]);
+    expect(a!.fields).toEqual(rows.get('a'));
+    expect(b!.fields).toEqual(rows.get('b'));
+  });
+
+  it('a failed batch fails every read in it with one store error, and the next turn starts afresh', async () => {
     const outage = new Error('redis unavailable: connection lost');
     let fail = true;
-    const batcher = new ReadBatcher({
+    const batcher = batcherOver({
       one: async (key) => [key],
       many: async (keys) => {
         if (fail) throw outage;
-        return keys.map((k) => [k]);
+        return JSON.stringify(keys.map((k) => [k]));
       },
     });
-    const results = await Promise.allSettled([batcher.read(bucketA, 'a'), batcher.read(bucketA, 'b')]);
-    expect(results).toEqual([
-      { status: 'rejected', reason: outage },
-      { status: 'rejected', reason: outage },
-    ]);
+    const results = await Promise.allSettled([readOf(batcher, bucketA, 'a'), readOf(batcher, bucketA, 'b')]);
+    const reasons = results.map((r) => (r as PromiseRejectedResult).reason);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(reasons[0]).toBeInstanceOf(BatchFailure);
+    expect(reasons[0].original).toBe(outage);
+    expect(reasons[1]).toBe(reasons[0]);
     fail = false;
-    await expect(Promise.all([batcher.read(bucketA, 'c'), batcher.read(bucketA, 'd')])).resolves.toEqual([
-      ['c'],
-      ['d'],
-    ]);
+    const next = await Promise.all([readOf(batcher, bucketA, 'c'), readOf(batcher, bucketA, 'd')]);
+    expect(next.map((answer) => answer.fields)).toEqual([['c'], ['d']]);
+  });
+
+  it('a lone read that fails rejects with the store error', async () => {
+    const outage = new Error('redis unavailable');
+    const batcher = batcherOver({
+      one: async () => {
+        throw outage;
+      },
+      many: async () => '[]',
+    });
+    const reason = await readOf(batcher, bucketA, 'a').catch((error: unknown) => error);
+    expect(reason).toBeInstanceOf(BatchFailure);
+    expect((reason as BatchFailure).original).toBe(outage);
   });
 
   it('a reply of the wrong shape fails closed: no read gets another session’s row', async () => {
-    const short = new ReadBatcher({
-      one: async () => [],
-      many: async (keys) => keys.slice(1).map((k) => [k]),
-    });
-    const shortResults = await Promise.allSettled([short.read(bucketA, 'a'), short.read(bucketA, 'b')]);
-    expect(shortResults.map((r) => r.status)).toEqual(['rejected', 'rejected']);
-    expect(String((shortResults[0] as PromiseRejectedResult).reason)).toMatch(/1 rows for 2 keys/);
+    const settle = async (many: BatchedReads['many'], one: BatchedReads['one'] = async () => []) => {
+      const batcher = batcherOver({ one, many });
+      return Promise.allSettled([readOf(batcher, bucketA, 'a'), readOf(batcher, bucketA, 'b')]);
+    };
+    const messageOf = (r: PromiseSettledResult<Decoded>) =>
+      String(((r as PromiseRejectedResult).reason as BatchFailure).original);
 
-    const odd = new ReadBatcher({
-      one: async () => [],
-      many: async () => [['a'], 'not a row' as unknown as SessionFields],
-    });
-    const oddResults = await Promise.allSettled([odd.read(bucketA, 'a'), odd.read(bucketA, 'b')]);
-    expect(oddResults[0]).toEqual({ status: 'fulfilled', value: ['a'] });
-    expect(oddResults[1]!.status).toBe('rejected');
+    const short = await settle(async (keys) => JSON.stringify(keys.slice(1).map((k) => [k])));
+    expect(short.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(messageOf(short[0]!)).toMatch(/1 rows for 2 keys/);
+
+    const notText = await settle(async (keys) => keys.map((k) => [k]));
+    expect(notText.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(messageOf(notText[0]!)).toMatch(/answered 2 rows, not JSON text, for 2 keys/);
+
+    const notJson = await settle(async () => '[["a"], ["b"]');
+    expect(notJson.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(messageOf(notJson[0]!)).toMatch(/text that is not JSON/);
+
+    const oddRow = await settle(async () => JSON.stringify([['a'], 'not a row']));
+    expect(oddRow[0]).toEqual({ status: 'fulfilled', value: { fields: ['a'], id: 'id-a', now: 7 } });
+    expect(oddRow[1]!.status).toBe('rejected');
+    expect(messageOf(oddRow[1]!)).toMatch(/answered string for a session/);
+
+    const batcher = batcherOver({ one: async () => 'x' as unknown as SessionFields, many: async () => '[]' });
+    const lone = await readOf(batcher, bucketA, 'a').catch((error: unknown) => error);
+    expect(String((lone as BatchFailure).original)).toMatch(/answered string for a session/);
   });
 });

@@ -174,6 +174,28 @@ describeRedis('RedisStore on standalone Redis: round trips and commands', () => 
     expect(roundTrips(alone.commands, prefix).map((c) => c.name)).toEqual(['hmget']);
   });
 
+  it('a batched read answers exactly what a lone read does, whatever the data holds', async () => {
+    const store = open();
+    const texts = [
+      '{"quote":"\\"","backslash":"\\\\","nul":"\\u0000"}',
+      'not JSON at all: " \\ \u0000 \n \t \u2028 é ✓ 🔑',
+      '',
+      'false',
+      '[null,false]',
+      'x'.repeat(70_000),
+    ];
+    const stored = texts.map((data, i) =>
+      record({ data, namespace: i % 2 ? null : `user:${i}`, accessRevoked: i === 3, version: i + 1 }),
+    );
+    for (const s of stored) await store.create(s);
+    const batched = await Promise.all(stored.map((s) => store.get(s.id, T0)));
+    expect(batched).toEqual(stored);
+    for (const s of stored) expect(await store.get(s.id, T0)).toEqual(s);
+    // Expired by the caller's time: null from a batch as from a lone read.
+    const late = stored[0]!.expiresAt;
+    expect(await Promise.all(stored.map((s) => store.get(s.id, late)))).toEqual(stored.map(() => null));
+  });
+
   it('through the engine: login 1, strict verify 1 (2 when it touches), refresh 2 (read + CAS)', async () => {
     const prefix = randomPrefix();
     const store = open({ prefix });

@@ -18,7 +18,7 @@ import {
 } from './client.js';
 import { type Bucket, fnv1a, KeyLayout, MAX_BUCKETS } from './keys.js';
 import { LiveCache, type LiveCacheOptions, type LiveCacheStats, type SessionChange } from './live-cache.js';
-import { READ_MANY, ReadBatcher, type SessionFields } from './read-batch.js';
+import { READ_MANY, ReadBatcher, SESSION_FIELDS, type SessionFields } from './read-batch.js';
 import { MARK_PROOF, MARK_PROOF_COMMAND, replayEntryKey } from './replay.js';
 import { SCRIPTS, type ScriptName } from './scripts.js';
 
@@ -64,8 +64,6 @@ type ScriptedClient = RedisClient &
 /** The batched session read (read-batch.ts); the key count is its first argument. */
 const READ_MANY_COMMAND = 'jwtsReadMany';
 
-const FIELDS = ['v', 'c', 'u', 'e', 'r', 'n', 'd'] as const;
-
 /**
  * The Redis store (ioredis; standalone or Redis Cluster).
  *
@@ -95,7 +93,7 @@ export class RedisStore implements Store {
   readonly layout: KeyLayout;
   readonly #scripted: ScriptedClient;
   readonly #guard: CommandGuard;
-  readonly #reads: ReadBatcher;
+  readonly #reads: ReadBatcher<StoredSession | null>;
   readonly #channel: string;
   readonly #pruneBatch: string;
   readonly #deleteAllBatch: string;
@@ -177,13 +175,13 @@ export class RedisStore implements Store {
     client.defineCommand(MARK_PROOF_COMMAND, { lua: MARK_PROOF, numberOfKeys: 1 });
     client.defineCommand(READ_MANY_COMMAND, { lua: READ_MANY });
     this.#scripted = client as ScriptedClient;
-    this.#reads = new ReadBatcher({
-      one: (key) => this.#guard.command(() => this.client.hmget(key, ...FIELDS)),
-      many: (keys) =>
-        this.#guard.command(
-          () => this.#scripted[READ_MANY_COMMAND](keys.length, ...keys) as Promise<SessionFields[]>,
-        ),
-    });
+    this.#reads = new ReadBatcher(
+      {
+        one: (key) => this.#guard.command(() => this.client.hmget(key, ...SESSION_FIELDS)),
+        many: (keys) => this.#guard.command(() => this.#scripted[READ_MANY_COMMAND](keys.length, ...keys)),
+      },
+      { decode: liveRecord, failure: toStoreError },
+    );
 
     const cacheOptions = options.liveCache === true ? {} : options.liveCache || null;
     if (cacheOptions !== null) {
@@ -531,16 +529,9 @@ export class RedisStore implements Store {
     if (this.#closed) throw new Error('RedisStore is closed');
   }
 
-  async #read(id: string, now: number): Promise<StoredSession | null> {
+  #read(id: string, now: number): Promise<StoredSession | null> {
     const bucket = this.layout.bucketOf(id);
-    let fields: SessionFields;
-    try {
-      fields = await this.#reads.read(bucket, bucket.sessionPrefix + id);
-    } catch (error) {
-      throw toStoreError(error);
-    }
-    const session = parse(id, fields);
-    return session !== null && session.expiresAt > now ? session : null;
+    return this.#reads.read(bucket, bucket.sessionPrefix + id, id, now);
   }
 
   /** A single-session write: the local cache forgets the id before and after it. */
@@ -620,8 +611,8 @@ function checkNamespace(namespace: string): void {
   }
 }
 
-/** A stored hash (fields in FIELDS order) back to a record; an incomplete hash counts as absent. */
-function parse(id: string, fields: (string | null)[]): StoredSession | null {
+/** A stored hash (fields in SESSION_FIELDS order) back to a record; an incomplete hash counts as absent. */
+function parse(id: string, fields: SessionFields): StoredSession | null {
   const [v, c, u, e, r, n, d] = fields;
   if (v == null || c == null || u == null || e == null || r == null || d == null) return null;
   return {
@@ -634,4 +625,10 @@ function parse(id: string, fields: (string | null)[]): StoredSession | null {
     accessRevoked: r === '1',
     data: d,
   };
+}
+
+/** A read's answer: the stored record, or null when it is absent or expired by `now`. */
+function liveRecord(fields: SessionFields, id: string, now: number): StoredSession | null {
+  const session = parse(id, fields);
+  return session !== null && session.expiresAt > now ? session : null;
 }
