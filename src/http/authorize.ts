@@ -99,11 +99,9 @@ export function authorizeEager(
   if (options.claims !== undefined) verifyOptions.claims = options.claims;
   if (csrf !== undefined) verifyOptions.csrf = csrf;
   if (dpop !== undefined) verifyOptions.dpop = dpop;
-  const verified = sessions.verifyAccessEager(found.token, verifyOptions);
-  if (verified instanceof Promise) {
-    return verified.then((v) => accessAuthorized(sessions, config, request, options, found, dpop, v));
-  }
-  return accessAuthorized(sessions, config, request, options, found, dpop, verified);
+  return sessions.verifyAccessThen(found.token, verifyOptions, (verified) =>
+    accessAuthorized(sessions, config, request, options, found, dpop, verified),
+  );
 }
 
 /** The refresh kinds: always a store read (and no hot path). */

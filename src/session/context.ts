@@ -60,14 +60,20 @@ export class EngineContext {
 
   /** The live session, or `session_not_found`. */
   async require(sessionId: string, now: number): Promise<StoredSession> {
-    return this.requireEager(sessionId, now);
+    return this.requireThen(sessionId, now, same);
   }
 
   /**
-   * `require`, answered synchronously when the store has the record at hand (`getEager`): strict
-   * verification on the memory store or a live-cache hit then takes no promise hop.
+   * `require` continued by `then`: synchronously when the store has the record at hand
+   * (`getEager`: strict verification on the memory store or a live-cache hit takes no promise
+   * hop), else in the one hop after the store's answer, not one more per caller. Only the store's
+   * own failures become store errors; whatever `then` throws passes as it is.
    */
-  requireEager(sessionId: string, now: number): StoredSession | Promise<StoredSession> {
+  requireThen<R>(
+    sessionId: string,
+    now: number,
+    then: (record: StoredSession) => R | Promise<R>,
+  ): R | Promise<R> {
     const store = this.store;
     let answer: StoredSession | null | Promise<StoredSession | null>;
     try {
@@ -76,11 +82,14 @@ export class EngineContext {
       throw this.#storeFailure(error);
     }
     if (answer instanceof Promise) {
-      return answer.then(liveOrNotFound, (error: unknown) => {
-        throw this.#storeFailure(error);
-      });
+      return answer.then(
+        (record) => then(liveOrNotFound(record)),
+        (error: unknown) => {
+          throw this.#storeFailure(error);
+        },
+      );
     }
-    return liveOrNotFound(answer);
+    return then(liveOrNotFound(answer));
   }
 
   emit(event: SessionEvent): void {
@@ -193,6 +202,9 @@ export class EngineContext {
     );
   }
 }
+
+/** A continuation that continues with what it was given. */
+export const same = <T>(value: T): T => value;
 
 function liveOrNotFound(record: StoredSession | null): StoredSession {
   if (record === null) throw new SessionError('session_not_found', 'session not found, expired or revoked');

@@ -22,7 +22,7 @@ import {
   revokeSession,
 } from './operations/revoke.js';
 import { csrfToken, verifyCsrf } from './operations/session-csrf.js';
-import { verifyAccess, verifyAccessEager } from './operations/verify-access.js';
+import { verifyAccess, verifyAccessEager, verifyAccessThen } from './operations/verify-access.js';
 import { verifyRefresh } from './operations/verify-refresh.js';
 import type {
   DpopRequest,
@@ -122,6 +122,19 @@ export class Sessions<P extends Payload = Payload, R extends Payload = Payload> 
     options: VerifyAccessOptions = {},
   ): VerifiedAccess<P> | Promise<VerifiedAccess<P>> {
     return verifyAccessEager<P>(this.#ctx, accessToken, options);
+  }
+
+  /**
+   * `verifyAccessEager` continued by `then`: when the session read waits on the store, `then` runs
+   * in the same promise hop as the checks before it (one hop per request, not one per layer). What
+   * `then` throws passes as it is. For the HTTP layer.
+   */
+  verifyAccessThen<R>(
+    accessToken: string,
+    options: VerifyAccessOptions,
+    then: (verified: VerifiedAccess<P>) => R | Promise<R>,
+  ): R | Promise<R> {
+    return verifyAccessThen<P, R>(this.#ctx, accessToken, options, then);
   }
 
   /**

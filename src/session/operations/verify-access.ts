@@ -1,6 +1,6 @@
 import { InvalidPayloadError, SessionError } from '../../errors.js';
 import type { StoredSession } from '../../stores/store.js';
-import type { EngineContext } from '../context.js';
+import { type EngineContext, same } from '../context.js';
 import { requireCsrfToken } from '../csrf.js';
 import { randomId } from '../ids.js';
 import { recordState, type SessionState } from '../state.js';
@@ -35,6 +35,20 @@ export function verifyAccessEager<P extends Payload>(
   accessToken: string,
   options: VerifyAccessOptions,
 ): VerifiedAccess<P> | Promise<VerifiedAccess<P>> {
+  return verifyAccessThen<P, VerifiedAccess<P>>(ctx, accessToken, options, same);
+}
+
+/**
+ * `verifyAccessEager` continued by `then` (the HTTP layer's next step): when the session read
+ * waits on the store, `then` runs in the same promise hop as the checks after it, instead of one
+ * hop per layer. What `then` throws passes as it is.
+ */
+export function verifyAccessThen<P extends Payload, R>(
+  ctx: EngineContext,
+  accessToken: string,
+  options: VerifyAccessOptions,
+  then: (verified: VerifiedAccess<P>) => R | Promise<R>,
+): R | Promise<R> {
   if (!isPlainObject(options)) throw new InvalidPayloadError('verifyAccess options must be an object');
   const mode = options.mode ?? ctx.config.verifyMode;
   // An unknown mode (a typo such as 'Strict') must never end up as a laxer check than strict.
@@ -45,29 +59,29 @@ export function verifyAccessEager<P extends Payload>(
   const claims = verified.payload as AccessClaims & P;
   if (claims.cnf !== undefined) {
     return requireBoundProof(ctx, accessTokenJkt(claims)!, options.dpop, accessToken).then(() =>
-      checkSession(ctx, claims, mode, options.csrf),
+      checkSession(ctx, claims, mode, options.csrf, then),
     );
   }
-  return checkSession(ctx, claims, mode, options.csrf);
+  return checkSession(ctx, claims, mode, options.csrf, then);
 }
 
 /** The part after the token checks: the session read (when needed), CSRF, touch and sliding renewal. */
-function checkSession<P extends Payload>(
+function checkSession<P extends Payload, R>(
   ctx: EngineContext,
   claims: AccessClaims & P,
   mode: 'strict' | 'stateless',
   csrf: VerifyAccessOptions['csrf'],
-): VerifiedAccess<P> | Promise<VerifiedAccess<P>> {
+  then: (verified: VerifiedAccess<P>) => R | Promise<R>,
+): R | Promise<R> {
   const now = ctx.clock();
   const slideDue = isSlideDue(ctx, claims, now);
   if (mode === 'stateless' && csrf === undefined && !slideDue) {
-    return { claims, sessionId: claims.sid, namespace: null };
+    return then({ claims, sessionId: claims.sid, namespace: null });
   }
-  const found = ctx.requireEager(claims.sid, now);
-  if (found instanceof Promise) {
-    return found.then((record) => checkRecord(ctx, claims, record, mode, csrf, now, slideDue));
-  }
-  return checkRecord(ctx, claims, found, mode, csrf, now, slideDue);
+  return ctx.requireThen(claims.sid, now, (record) => {
+    const result = checkRecord(ctx, claims, record, mode, csrf, now, slideDue);
+    return result instanceof Promise ? result.then(then) : then(result);
+  });
 }
 
 function checkRecord<P extends Payload>(
