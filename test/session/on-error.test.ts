@@ -9,21 +9,13 @@ import { ConfigurationError, type JwtSessionsError, StoreUnavailableError } from
 import { createSessions } from '../../src/session/engine.js';
 import { MemoryStore } from '../../src/stores/memory.js';
 import { PostgresStore } from '../../src/stores/sql/postgres.js';
-import type { Store } from '../../src/stores/store.js';
+import { REPORTING_KEYS, reportingSessions } from '../support/reporting-sessions.js';
 import { describeWithService, SERVICE_URLS, serviceAvailable } from '../support/services.js';
-
-const KEYS = { signing: { alg: 'HS256' as const, key: 'on-error-test-secret-0123456789abcdef01' } };
-
-function engine(store: Store) {
-  const reported: JwtSessionsError[] = [];
-  const sessions = createSessions({ keys: KEYS, store, onError: (error) => reported.push(error) });
-  return { sessions, reported };
-}
 
 describe('onError sees every store error', () => {
   it('a store that throws: every operation rejects with store_unavailable and reports it once', async () => {
     const store = new MemoryStore();
-    const { sessions, reported } = engine(store);
+    const { sessions, reported } = reportingSessions(store);
     const pair = await sessions.login({ namespace: 'u' });
     await store.close();
     const operations: [string, () => Promise<unknown>][] = [
@@ -53,13 +45,13 @@ describe('onError sees every store error', () => {
     const failing = new MemoryStore();
     const typed = new ConfigurationError('table jwt_sessions is missing: run jwt-sessions migrate');
     failing.get = () => Promise.reject(typed);
-    const { sessions, reported } = engine(failing);
+    const { sessions, reported } = reportingSessions(failing);
     const pair = await sessions.login({});
     await expect(sessions.verifyAccess(pair.access)).rejects.toBe(typed);
     expect(reported).toEqual([typed]);
 
     const quiet = createSessions({
-      keys: KEYS,
+      keys: REPORTING_KEYS,
       store: failing,
       onError: () => {
         throw new Error('hook failure');
@@ -80,7 +72,7 @@ describeWithService(available)('onError with a real PostgresStore', () => {
   it('a missing table (never migrated): login fails and onError gets the error with its cause', async () => {
     const prefix = `onerr_${process.pid}_${Date.now().toString(36)}_`;
     const store = new PostgresStore({ connection: url, tablePrefix: prefix, timeoutMs: 3000 });
-    const { sessions, reported } = engine(store);
+    const { sessions, reported } = reportingSessions(store);
     try {
       const error = await sessions.login({ namespace: 'u' }).then(
         () => undefined,

@@ -5,12 +5,10 @@
  * the continuation throws reaches the caller unchanged.
  */
 import { describe, expect, it } from 'vitest';
-import { type JwtSessionsError, SessionError, StoreUnavailableError } from '../../src/errors.js';
-import { createSessions } from '../../src/session/engine.js';
+import { SessionError, StoreUnavailableError } from '../../src/errors.js';
 import type { VerifiedAccess } from '../../src/session/types.js';
 import { MemoryStore } from '../../src/stores/memory.js';
-
-const KEYS = { signing: { alg: 'HS256' as const, key: 'verify-then-test-secret-0123456789abcdef' } };
+import { reportingSessions } from '../support/reporting-sessions.js';
 
 /** A memory store that answers reads only asynchronously (as Redis and SQL do). */
 function asyncStore(): MemoryStore {
@@ -24,19 +22,13 @@ function asyncStore(): MemoryStore {
   return store;
 }
 
-function engine(store: MemoryStore) {
-  const reported: JwtSessionsError[] = [];
-  const sessions = createSessions({ keys: KEYS, store, onError: (error) => reported.push(error) });
-  return { sessions, reported };
-}
-
 describe('verifyAccessThen', () => {
   it('continues with the verified access: at once on the memory store, after the read otherwise', async () => {
     for (const [store, eager] of [
       [new MemoryStore(), true],
       [asyncStore(), false],
     ] as const) {
-      const { sessions } = engine(store);
+      const { sessions } = reportingSessions(store);
       const pair = await sessions.login({ namespace: 'u' });
       const seen: VerifiedAccess<Record<string, unknown>>[] = [];
       const answer = sessions.verifyAccessThen(pair.access, {}, (verified) => {
@@ -53,7 +45,7 @@ describe('verifyAccessThen', () => {
 
   it('what the continuation throws passes unchanged and is no store error', async () => {
     for (const store of [new MemoryStore(), asyncStore()]) {
-      const { sessions, reported } = engine(store);
+      const { sessions, reported } = reportingSessions(store);
       const pair = await sessions.login({});
       const own = new Error('the handler failed');
       const thrown = await Promise.resolve()
@@ -70,7 +62,7 @@ describe('verifyAccessThen', () => {
 
   it('a store failure rejects as store_unavailable, reported once, and never reaches the continuation', async () => {
     const store = asyncStore();
-    const { sessions, reported } = engine(store);
+    const { sessions, reported } = reportingSessions(store);
     const pair = await sessions.login({});
     store.get = () => Promise.reject(new Error('connection reset'));
     let continued = false;
@@ -86,7 +78,7 @@ describe('verifyAccessThen', () => {
 
   it('a revoked or ended session never reaches the continuation', async () => {
     const store = asyncStore();
-    const { sessions } = engine(store);
+    const { sessions } = reportingSessions(store);
     const revoked = await sessions.login({ namespace: 'revoked' });
     const ended = await sessions.login({});
     await sessions.revokeNamespaceAccess('revoked');
