@@ -36,6 +36,12 @@ function batcherOver(reads: BatchedReads): ReadBatcher<Decoded> {
   });
 }
 
+/** READ_MANY's reply for these rows: the fields but the last as one JSON text, then each last field. */
+function readManyReply(rows: SessionFields[]): unknown[] {
+  const text = JSON.stringify(rows.map((row) => row.slice(0, -1).map((field) => field ?? false)));
+  return [text, ...rows.map((row) => row.at(-1) ?? null)];
+}
+
 /** Batched reads answering from `rows` (key → fields) as READ_MANY does, recording each call. */
 function recorder(rows: Map<string, SessionFields> = new Map()) {
   const calls: { kind: 'one' | 'many'; keys: string[] }[] = [];
@@ -49,7 +55,7 @@ function recorder(rows: Map<string, SessionFields> = new Map()) {
       },
       many: async (keys) => {
         calls.push({ kind: 'many', keys });
-        return JSON.stringify(keys.map((key) => fieldsOf(key).map((field) => field ?? false)));
+        return readManyReply(keys.map(fieldsOf));
       },
     }),
   };
@@ -119,7 +125,7 @@ describe('ReadBatcher', () => {
       one: async (key) => [key],
       many: async (keys) => {
         if (fail) throw outage;
-        return JSON.stringify(keys.map((k) => [k]));
+        return readManyReply(keys.map((k) => [k, 'data']));
       },
     });
     const results = await Promise.allSettled([readOf(batcher, bucketA, 'a'), readOf(batcher, bucketA, 'b')]);
@@ -130,7 +136,10 @@ describe('ReadBatcher', () => {
     expect(reasons[1]).toBe(reasons[0]);
     fail = false;
     const next = await Promise.all([readOf(batcher, bucketA, 'c'), readOf(batcher, bucketA, 'd')]);
-    expect(next.map((answer) => answer.fields)).toEqual([['c'], ['d']]);
+    expect(next.map((answer) => answer.fields)).toEqual([
+      ['c', 'data'],
+      ['d', 'data'],
+    ]);
   });
 
   it('a lone read that fails rejects with the store error', async () => {
@@ -139,7 +148,7 @@ describe('ReadBatcher', () => {
       one: async () => {
         throw outage;
       },
-      many: async () => '[]',
+      many: async () => ['[]'],
     });
     const reason = await readOf(batcher, bucketA, 'a').catch((error: unknown) => error);
     expect(reason).toBeInstanceOf(BatchFailure);
@@ -154,24 +163,44 @@ describe('ReadBatcher', () => {
     const messageOf = (r: PromiseSettledResult<Decoded>) =>
       String(((r as PromiseRejectedResult).reason as BatchFailure).original);
 
-    const short = await settle(async (keys) => JSON.stringify(keys.slice(1).map((k) => [k])));
+    const short = await settle(async (keys) => readManyReply(keys.slice(1).map((k) => [k, 'data'])));
     expect(short.map((r) => r.status)).toEqual(['rejected', 'rejected']);
-    expect(messageOf(short[0]!)).toMatch(/1 rows for 2 keys/);
+    expect(messageOf(short[0]!)).toMatch(/answered 2 items for 2 keys/);
 
-    const notText = await settle(async (keys) => keys.map((k) => [k]));
-    expect(notText.map((r) => r.status)).toEqual(['rejected', 'rejected']);
-    expect(messageOf(notText[0]!)).toMatch(/answered 2 rows, not JSON text, for 2 keys/);
+    const fewRows = await settle(async () => [JSON.stringify([['a']]), 'data-a', 'data-b']);
+    expect(fewRows.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(messageOf(fewRows[0]!)).toMatch(/1 items in its JSON text for 2 keys/);
 
-    const notJson = await settle(async () => '[["a"], ["b"]');
+    const notArray = await settle(async () => 'rows');
+    expect(notArray.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(messageOf(notArray[0]!)).toMatch(/answered string for 2 keys/);
+
+    const noText = await settle(async () => [['a'], 'data-a', 'data-b']);
+    expect(messageOf(noText[0]!)).toMatch(/1 items where the rows' JSON text goes/);
+
+    const notJson = await settle(async () => ['[["a"], ["b"]', 'data-a', 'data-b']);
     expect(notJson.map((r) => r.status)).toEqual(['rejected', 'rejected']);
     expect(messageOf(notJson[0]!)).toMatch(/text that is not JSON/);
 
-    const oddRow = await settle(async () => JSON.stringify([['a'], 'not a row']));
-    expect(oddRow[0]).toEqual({ status: 'fulfilled', value: { fields: ['a'], id: 'id-a', now: 7 } });
+    const oddRow = await settle(async () => [JSON.stringify([['a'], 'not a row']), 'data-a', 'data-b']);
+    expect(oddRow[0]).toEqual({
+      status: 'fulfilled',
+      value: { fields: ['a', 'data-a'], id: 'id-a', now: 7 },
+    });
     expect(oddRow[1]!.status).toBe('rejected');
-    expect(messageOf(oddRow[1]!)).toMatch(/answered string for a session/);
+    expect(messageOf(oddRow[1]!)).toMatch(/answered undefined for a session/);
 
-    const batcher = batcherOver({ one: async () => 'x' as unknown as SessionFields, many: async () => '[]' });
+    const oddData = await settle(async () => [JSON.stringify([['a'], ['b']]), 42, 'data-b']);
+    expect(oddData[0]!.status).toBe('rejected');
+    expect(oddData[1]).toEqual({
+      status: 'fulfilled',
+      value: { fields: ['b', 'data-b'], id: 'id-b', now: 7 },
+    });
+
+    const batcher = batcherOver({
+      one: async () => 'x' as unknown as SessionFields,
+      many: async () => ['[]'],
+    });
     const lone = await readOf(batcher, bucketA, 'a').catch((error: unknown) => error);
     expect(String((lone as BatchFailure).original)).toMatch(/answered string for a session/);
   });

@@ -5,10 +5,14 @@
  * (the command object, its promise, the reply parse) is most of what a strict read costs the
  * application's CPU, and here it is paid once per batch. A lone read stays a plain HMGET.
  *
- * The script answers the rows as one JSON text: one bulk string for ioredis to read and one native
- * `JSON.parse`, instead of a RESP array of seven bulk strings per session (measured: ~2 % more
- * strict Redis requests per CPU-second on Fastify). Each read's promise resolves with its decoded
- * result directly (no extra promise hop per request between the reply and the caller).
+ * The script answers the short fields of every row as one JSON text (one native `JSON.parse`
+ * instead of redis-parser building six bulk strings per session) and each session's data as a bulk
+ * string of its own (the data is JSON already: inside a JSON text every quote of it would be
+ * escaped by Redis and unescaped again here). Each read's promise resolves with its decoded
+ * result directly (no extra promise hop per request between the reply and the caller). A/B of
+ * builds, strict verification on Redis, Fastify: JSON rows with direct resolution 1.05x requests
+ * per CPU-second over seven bulk strings per session; the data as its own bulk string 1.06x over
+ * the data inside the JSON text (Hono 1.035x).
  *
  * Nothing is read earlier than asked: a batch is sent after every read in it was requested, and
  * each read gets its own session's fields. A failed batch fails every read in it with the same
@@ -22,25 +26,32 @@ export type SessionFields = (string | null)[];
 /** The most keys one script call reads (larger batches are split). */
 export const MAX_READ_BATCH = 128;
 
-/** The hash fields every read returns, in this order. */
+/** The hash fields every read returns, in this order; the data (`d`) last. */
 export const SESSION_FIELDS = ['v', 'c', 'u', 'e', 'r', 'n', 'd'] as const;
 
 /**
- * Reads the hash fields of each session key, in order; every key in one bucket. Answers a JSON
- * array of rows; a missing field is `false` (Lua's nil in an HMGET reply), read back as null.
+ * Reads the hash fields of each session key, in order; every key in one bucket. Answers
+ * `[rows, data_1, …, data_n]`: `rows` a JSON array of each session's fields but the data (a
+ * missing field is `false`, Lua's nil in an HMGET reply, read back as null), then each session's
+ * data (nil when missing).
  */
 export const READ_MANY = `
+local rows = {}
 local out = {}
 for i, key in ipairs(KEYS) do
-  out[i] = redis.call('HMGET', key, ${SESSION_FIELDS.map((f) => `'${f}'`).join(', ')})
+  local row = redis.call('HMGET', key, ${SESSION_FIELDS.map((f) => `'${f}'`).join(', ')})
+  out[i + 1] = row[${SESSION_FIELDS.length}]
+  row[${SESSION_FIELDS.length}] = nil
+  rows[i] = row
 end
-return cjson.encode(out)
+out[1] = cjson.encode(rows)
+return out
 `;
 
 export interface BatchedReads {
   /** One session's fields (an HMGET). */
   one(key: string): Promise<SessionFields>;
-  /** Several sessions' fields in one command (READ_MANY: its JSON text), all keys in one bucket. */
+  /** Several sessions' fields in one command (READ_MANY's reply), all keys in one bucket. */
   many(keys: string[]): Promise<unknown>;
 }
 
@@ -127,23 +138,33 @@ export class ReadBatcher<T> {
   }
 }
 
-/** READ_MANY's JSON rows with Lua's `false` (nil) as null; or what was wrong with the reply. */
+/**
+ * READ_MANY's reply as one row of fields per key (Lua's `false` read as null, the data appended);
+ * a malformed row as undefined (its read fails alone); or what was wrong with the whole reply.
+ */
 function parseRows(reply: unknown, expected: number): unknown[] | string {
-  if (typeof reply !== 'string') return `${describe(reply)}, not JSON text,`;
+  if (!Array.isArray(reply) || reply.length !== expected + 1) return describe(reply);
+  if (typeof reply[0] !== 'string') return `${describe(reply[0])} where the rows' JSON text goes`;
   let rows: unknown;
   try {
-    rows = JSON.parse(reply);
+    rows = JSON.parse(reply[0]);
   } catch {
     return 'text that is not JSON';
   }
-  if (!Array.isArray(rows) || rows.length !== expected) return describe(rows);
-  for (const row of rows) {
-    if (!Array.isArray(row)) continue;
+  if (!Array.isArray(rows) || rows.length !== expected) return `${describe(rows)} in its JSON text`;
+  for (let i = 0; i < expected; i++) {
+    const row: unknown = rows[i];
+    const data: unknown = reply[i + 1];
+    if (!Array.isArray(row) || (typeof data !== 'string' && data !== null)) {
+      rows[i] = undefined;
+      continue;
+    }
     for (let j = 0; j < row.length; j++) if (row[j] === false) row[j] = null;
+    row.push(data);
   }
   return rows;
 }
 
 function describe(value: unknown): string {
-  return Array.isArray(value) ? `${value.length} rows` : typeof value;
+  return Array.isArray(value) ? `${value.length} items` : typeof value;
 }
