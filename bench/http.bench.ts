@@ -18,11 +18,12 @@
  * per-round ratios) and the median of the rounds' p50/p99 latency.
  *
  * Pairs: what the checks decide on is measured head to head after the rounds (a framework's
- * share duels taking turns pair by pair), in pairs of simultaneous runs (each server under its
- * own autocannon instance at the same time): each jwt-sessions case with its framework's ceiling
- * (its share of the limit), and each peer with the jwt-sessions case it is compared with (the lead). Run at the same moment, both see the same
- * machine speed, which on a shared VM swings by more than the margins at stake from one second to
- * the next; run one after the other, they do not. A share whose pairs leave it undecided (the
+ * share duels taking turns pair by pair): each jwt-sessions case with its framework's ceiling or
+ * the ceiling's twin (its share of the limit), in runs one right after the other, the order
+ * alternating (see SHARE_PAIRS: at the same time, the two compete for the caches too); each peer
+ * with the jwt-sessions case it is compared with (the lead), in simultaneous runs (each server
+ * under its own autocannon instance at the same time: both see the same machine speed, which on a
+ * shared VM swings from one second to the next). A share whose pairs leave it undecided (the
  * median's 95 % interval straddles the minimum) gets more pairs, up to a cap: a case near its line
  * is measured longer instead of decided by one noisy run.
  */
@@ -74,6 +75,17 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** The servers run from a JavaScript copy of what they import (see transpileTree), one per run. */
 const BUILD_DIR = join(ROOT, 'node_modules', '.cache', 'jwt-sessions-bench-http', String(process.pid));
 const SERVER_SCRIPT = join(BUILD_DIR, 'bench', 'http', 'server.js');
+/**
+ * Every server process (ceilings and peers alike) runs without V8's memory reducer. The bench,
+ * not the code measured, decides which process idles: in the pairs the ceiling and its twin are
+ * loaded at almost every turn while each case waits through the other cases' turns. A process
+ * found idle when the reducer looks (~8 s after a major collection) gets its collections, which
+ * shrink its heap, and its next second under load then costs 25-30 % more CPU per request (Express here: 2.2k vs 3.1k req
+ * per CPU-second, the same on the no-auth app and our cases; with the flag, 3.2k): shares
+ * against a ceiling that never idles came out low by that much whenever a case had just idled
+ * (first pairs at 0.46-0.59 of the limit). See profile.md, session 12.
+ */
+const SERVER_NODE_ARGS = ['--no-memory-reducer'];
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const IN_CI = process.env.CI === 'true';
 const CONNECTIONS = 50;
@@ -123,7 +135,7 @@ const MIN_SHARE: Partial<Record<Auth, number>> = {
 };
 /**
  * The control: the ceiling against its twin (a second process of the same app), the median of
- * their simultaneous pairs, must lie within 1 ± this; else one of them runs at a speed of its own
+ * their pairs, must lie within 1 ± this; else one of them runs at a speed of its own
  * and the shares, half of whose pairs are against each, are off by up to half the difference.
  */
 const CONTROL_TOLERANCE = 0.05;
@@ -195,7 +207,7 @@ async function measureFloor(quick: boolean): Promise<number> {
 /** A case's req per CPU-second as a share of the limit 1 / (1/ceiling + floor), the ceiling measured beside it. */
 const shareBeside = (ours: number, ceiling: number, floorSec: number) => ours * (1 / ceiling + floorSec);
 
-/** The case's share of the limit in each paired measurement (rounds, or simultaneous pairs). */
+/** The case's share of the limit in each paired measurement (rounds, or the share pairs). */
 const sharesOf = (pairs: [number, number][], floorSec: number) =>
   pairs.map(([ours, ceiling]) => shareBeside(ours, ceiling, floorSec));
 
@@ -230,7 +242,7 @@ interface CaseRecord {
   /** The twin only: the control (median twin ÷ ceiling) of each earlier pair of processes, restarted after. */
   failedControls: number[];
   /**
-   * A jwt-sessions case's simultaneous pairs with its framework's ceiling: [case, ceiling] req per
+   * A jwt-sessions case's pairs with its framework's ceiling (or the ceiling's twin): [case, ceiling] req per
    * CPU-second of each pair (its share of the limit is decided on these).
    */
   ceilingPairs: [number, number][];
@@ -287,7 +299,7 @@ interface Timing {
   duelPairs: number;
   duelSec: number;
   /**
-   * Shares of the limit: pairs of simultaneous runs of each jwt-sessions case and its ceiling;
+   * Shares of the limit: pairs of runs of each jwt-sessions case and its ceiling (SHARE_PAIRS);
    * more, up to sharePairsMax, while the median's 95 % interval straddles the case's minimum.
    */
   sharePairs: number;
@@ -341,6 +353,17 @@ async function measureRun(record: CaseRecord, server: ServerHandle, rewarmSec: n
 const measuredTogether = (a: Auth, b: Auth) => !waitsOnRedis(a) && !waitsOnRedis(b);
 /** How the pairs of two cases were run, for the checks' details. */
 const pairsKind = (a: Auth, b: Auth) => (measuredTogether(a, b) ? 'simultaneous' : 'one-after-the-other');
+/**
+ * The shares' pairs (and the control's) run one after the other, never at the same time: two busy
+ * servers on this machine's two cores also compete for its caches, and the one with the larger
+ * working set loses more than its own code costs. Express here, ratio to the ceiling per
+ * CPU-second, 8 pairs each way: strict with the live cache (ioredis and the cache loaded) 0.84
+ * at the same time vs 0.93 alone; strict on memory 0.89 vs 0.92; the twin (same app) 0.98 vs 1.00.
+ * Fastify's live cache went the other way (0.86 vs 0.84), Hono's came out even: the bias follows
+ * the working sets, not the code measured. Alone, each run has the machine to itself, and the
+ * alternating order cancels drift in the median.
+ */
+const SHARE_PAIRS = 'one-after-the-other';
 
 /** One contender of `duels`: `a` against its partners, and what it has measured so far. */
 interface Duel {
@@ -438,7 +461,7 @@ async function runGroup(
   const startCase = async (record: CaseRecord) => {
     let server: ServerHandle;
     try {
-      server = await forkServer(SERVER_SCRIPT, record.spec);
+      server = await forkServer(SERVER_SCRIPT, record.spec, { nodeArgs: SERVER_NODE_ARGS });
     } catch (error) {
       fail(record, error);
       return;
@@ -507,7 +530,7 @@ async function runGroup(
     for (let attempt = 1; framework && ceiling && twin; attempt++) {
       try {
         const pairs = await duel(
-          { a: twin, partners: [ceiling], pairs: t.sharePairs, together: true },
+          { a: twin, partners: [ceiling], pairs: t.sharePairs, together: false },
           t.rewarmSec,
           t.shareSec,
         );
@@ -547,7 +570,7 @@ async function runGroup(
         pairs: t.sharePairs,
         maxPairs: t.sharePairsMax,
         decided: (pairs) => shareDecided(sharesOf(pairs, floorSec()), min),
-        together: measuredTogether(auth, 'none'),
+        together: false, // one after the other: see SHARE_PAIRS
         result: [],
       });
     }
@@ -707,7 +730,7 @@ export default defineBenchmark({
         floorSec,
       );
     };
-    /** Share of the limit: from the simultaneous pairs with the ceiling where measured, else the rounds. */
+    /** Share of the limit: from the pairs with the ceiling where measured, else the rounds. */
     const shareOf = (framework: Framework, auth: Auth) => {
       const pairs = records.get(key(framework, auth))?.ceilingPairs ?? [];
       if (pairs.length > 0 && perCpu[key(framework, auth)]) return shareOfLimit(pairs, floorSec);
@@ -763,7 +786,7 @@ export default defineBenchmark({
         detail:
           control === undefined
             ? 'not measured'
-            : `${formatRatio(control)} (median of ${ratios.length} simultaneous pairs, 95 % interval ${medianInterval(ratios).map(formatRatio).join('–')}, all ${formatRatio(ratios[0]!)}–${formatRatio(ratios.at(-1)!)})${
+            : `${formatRatio(control)} (median of ${ratios.length} ${SHARE_PAIRS} pairs, 95 % interval ${medianInterval(ratios).map(formatRatio).join('–')}, all ${formatRatio(ratios[0]!)}–${formatRatio(ratios.at(-1)!)})${
                 twin.failedControls.length === 0
                   ? ''
                   : `; attempt ${twin.failedControls.length + 1} of ${CONTROL_ATTEMPTS}: the earlier pair(s) of processes came out ${twin.failedControls.map(formatRatio).join(', ')} and were restarted`
@@ -781,7 +804,7 @@ export default defineBenchmark({
         const how =
           pairShares.length === 0
             ? 'median of the rounds'
-            : `median of ${pairShares.length} ${pairsKind(auth, 'none')} pairs with the ceiling and its twin, 95 % interval ${medianInterval(pairShares).map(formatRatio).join('–')}, all ${formatRatio(Math.min(...pairShares))}–${formatRatio(Math.max(...pairShares))}; the rounds: ${formatRatio(roundsShareOf(framework, auth) ?? Number.NaN)}`;
+            : `median of ${pairShares.length} ${SHARE_PAIRS} pairs with the ceiling and its twin, 95 % interval ${medianInterval(pairShares).map(formatRatio).join('–')}, all ${formatRatio(Math.min(...pairShares))}–${formatRatio(Math.max(...pairShares))}; the rounds: ${formatRatio(roundsShareOf(framework, auth) ?? Number.NaN)}`;
         checks.push({
           name: `${framework} ${AUTH_LABELS[auth]} >= ${min} of the limit per CPU-second`,
           pass: share !== undefined && share >= min,
@@ -876,8 +899,8 @@ export default defineBenchmark({
       }
     }
     notes.push(
-      `autocannon ${CONNECTIONS} connections, pipelining ${PIPELINING}. One server process per case (NODE_ENV=production), only one under load at a time: a framework's servers are started, probed and warmed up (${warmupSec} s) one by one, each the moment it listens (every server process holds one of Node's tick objects per argument count: see profile.md, session 10), then measured in ${rounds} rounds of ${durationSec} s (after ${timing.rewarmSec} s of re-warm), rotating the order; the idle ones wait. The load generator and the server share the machine: read the ratios, not the absolute numbers.`,
-      `limit = 1 / (1/ceiling + floor), req per CPU-second: the framework without auth plus one HS256 verification at the floor (bench/lib/floor.ts, the token bench's floor: HMAC, decode, JSON.parse, exp), ${(floorSec * 1e6).toFixed(2)} µs of CPU, median of ${floors.length} measurements in this run between the framework groups. share of limit, for the jwt-sessions cases the checks hold to a share (${Object.keys(MIN_SHARE).join(', ')}): measured head to head after the rounds, ${timing.sharePairs} pairs of simultaneous runs of ${timing.shareSec} s of the case and its framework's ceiling or the ceiling's twin (a second process of the no-auth app; the two take turns, two pairs each), each server under its own autocannon instance (after ${timing.rewarmSec} s of re-warm of both; which load starts first alternates; strict on Redis, whose every request waits on the Redis server, one after the other instead: a second busy server at the same time takes CPU from Redis and changes how its requests batch), then two more at a time while the 95 % interval of their median (the sign test's, distribution-free) straddles the case's minimum, up to ${timing.sharePairsMax} pairs; share = median over the pairs of the case's req/CPU-s ÷ the limit from the ceiling's (or twin's) run beside it; the control: the twin against the ceiling in ${timing.sharePairs} simultaneous pairs must come out within 1 ± ${CONTROL_TOLERANCE}, else a process running at a speed of its own skews the shares: then both are restarted (started, probed and warmed up anew) and the control measured again, up to ${CONTROL_ATTEMPTS} pairs of processes, the shares measured against the last (the control's check reports every attempt); for the other rows, the same over the rounds (each round's run ÷ that round's limit).`,
+      `autocannon ${CONNECTIONS} connections, pipelining ${PIPELINING}. One server process per case (NODE_ENV=production), only one under load at a time: a framework's servers are started, probed and warmed up (${warmupSec} s) one by one, each the moment it listens (every server process holds one of Node's tick objects per argument count: see profile.md, session 10; and runs with ${SERVER_NODE_ARGS.join(' ')}: an idle process's memory-reducer collections made its next second 25-30 % costlier, and the cases idle far more than the ceilings: see session 12), then measured in ${rounds} rounds of ${durationSec} s (after ${timing.rewarmSec} s of re-warm), rotating the order; the idle ones wait. The load generator and the server share the machine: read the ratios, not the absolute numbers.`,
+      `limit = 1 / (1/ceiling + floor), req per CPU-second: the framework without auth plus one HS256 verification at the floor (bench/lib/floor.ts, the token bench's floor: HMAC, decode, JSON.parse, exp), ${(floorSec * 1e6).toFixed(2)} µs of CPU, median of ${floors.length} measurements in this run between the framework groups. share of limit, for the jwt-sessions cases the checks hold to a share (${Object.keys(MIN_SHARE).join(', ')}): measured head to head after the rounds, ${timing.sharePairs} pairs of runs of ${timing.shareSec} s of the case and its framework's ceiling or the ceiling's twin (a second process of the no-auth app; the two take turns, two pairs each), one right after the other (each after ${timing.rewarmSec} s of re-warm; which runs first alternates; not at the same time: two busy servers on two cores also compete for the caches, and the one with the larger working set loses more than its code costs: Express, strict with the live cache, 0.84 of the ceiling at the same time vs 0.93 alone, the twin 0.98 vs 1.00), then two more at a time while the 95 % interval of their median (the sign test's, distribution-free) straddles the case's minimum, up to ${timing.sharePairsMax} pairs; share = median over the pairs of the case's req/CPU-s ÷ the limit from the ceiling's (or twin's) run beside it; the control: the twin against the ceiling in ${timing.sharePairs} such pairs must come out within 1 ± ${CONTROL_TOLERANCE}, else a process running at a speed of its own skews the shares: then both are restarted (started, probed and warmed up anew) and the control measured again, up to ${CONTROL_ATTEMPTS} pairs of processes, the shares measured against the last (the control's check reports every attempt); for the other rows, the same over the rounds (each round's run ÷ that round's limit).`,
       `Peer leads are measured head to head after a framework's rounds: ${timing.duelPairs} pairs of simultaneous runs of ${timing.duelSec} s, each server under its own autocannon instance (after ${timing.rewarmSec} s of re-warm of both; express-session against strict on Redis, both waiting on Redis, one after the other, the order alternating), lead = median of the pairs' ratios of req per CPU-second. The rounds alone put every other case of the framework between a case and its peer's next run, and this machine's speed swings by more than the leads at stake from one second to the next; two servers loaded at the same moment see the same machine. Peer leads must be >= ${LEAD}x per CPU-second in each of ${HISTORY_RUNS} full runs; where ${LEAD}x the peer would pass the limit, being ahead of it at >= ${NEAR_LIMIT_SHARE} of the limit passes too. The shares are against the no-auth limit: on Express and Hono our cases guard the route as one handler (\`withSession\`), while the peers are middleware and pay the framework's middleware layer (the no-op middleware row).`,
       "vs ceiling = median over rounds of (case / same framework without auth, same round). req/CPU-s = requests served per second of the server process's CPU time (user + system, all threads) during the measured run: the cost of a request, which depends far less than req/s on what else the machine runs. Latency: autocannon whole-millisecond percentiles, median over rounds.",
       'Every JWT case verifies the same HS256 token (jwt-sessions checks typ, kid/alg and claims; @fastify/jwt = fast-jwt, express-jwt = jsonwebtoken, both checking signature and exp). express-session: resave false, saveUninitialized false, so each request is one Redis GET plus connect-redis touch (EXPIRE).',

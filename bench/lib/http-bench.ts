@@ -152,16 +152,20 @@ function nextMessage(child: ChildProcess, timeoutMs: number, what: string): Prom
 }
 
 /**
- * Forks `script` with `arg` as JSON in argv[2] (a `.ts` script through tsx, JavaScript as is);
- * resolves when it listens.
+ * Forks `script` with `arg` as JSON in argv[2] (a `.ts` script through tsx, JavaScript as is),
+ * with `nodeArgs` for Node (V8 flags included); resolves when it listens.
  */
 export async function forkServer(
   script: string,
   arg: unknown,
-  { readyTimeoutMs = 45_000, stopTimeoutMs = 10_000 } = {},
+  {
+    readyTimeoutMs = 45_000,
+    stopTimeoutMs = 10_000,
+    nodeArgs = [] as readonly string[],
+  }: { readyTimeoutMs?: number; stopTimeoutMs?: number; nodeArgs?: readonly string[] } = {},
 ): Promise<ServerHandle> {
   const child = fork(script, [JSON.stringify(arg)], {
-    execArgv: script.endsWith('.ts') ? ['--import', 'tsx'] : [],
+    execArgv: [...(script.endsWith('.ts') ? ['--import', 'tsx'] : []), ...nodeArgs],
     env: { ...process.env, NODE_ENV: 'production' },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
