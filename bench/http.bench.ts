@@ -80,10 +80,10 @@ const SERVER_SCRIPT = join(BUILD_DIR, 'bench', 'http', 'server.js');
  * not the code measured, decides which process idles: in the pairs the ceiling and its twin are
  * loaded at almost every turn while each case waits through the other cases' turns. A process
  * found idle when the reducer looks (~8 s after a major collection) gets its collections, which
- * shrink its heap, and its next second under load then costs 25-30 % more CPU per request (Express here: 2.2k vs 3.1k req
- * per CPU-second, the same on the no-auth app and our cases; with the flag, 3.2k): shares
- * against a ceiling that never idles came out low by that much whenever a case had just idled
- * (first pairs at 0.46-0.59 of the limit). See profile.md, session 12.
+ * shrink its heap, and its next second under load then costs 25-30 % more CPU per request
+ * (Express, after 20 s idle: 2.2k vs 3.1k req per CPU-second, the no-auth app alike; with the
+ * flag, 3.2k): shares against a ceiling that never idles came out low by that much whenever a
+ * case had just idled (first pairs at 0.41-0.59 of the limit). See profile.md, session 12.
  */
 const SERVER_NODE_ARGS = ['--no-memory-reducer'];
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -345,10 +345,11 @@ async function measureRun(record: CaseRecord, server: ServerHandle, rewarmSec: n
 }
 
 /**
- * Whether two cases are measured at the same time in their pairs: yes, unless one waits on Redis
- * for every request. Then a second busy server takes CPU from the Redis server it waits on, and
- * its requests batch differently than alone (Hono strict on Redis: 0.64 of the limit in pairs at
- * the same time, 0.83 alone), so such pairs run one after the other.
+ * Whether a peer duel's two servers are loaded at the same time (the share pairs never are: see
+ * SHARE_PAIRS): yes, unless one waits on Redis for every request. Then a second busy server takes
+ * CPU from the Redis server it waits on, and its requests batch differently than alone (Hono
+ * strict on Redis: 0.64 of the limit in pairs at the same time, 0.83 alone), so such pairs run one
+ * after the other.
  */
 const measuredTogether = (a: Auth, b: Auth) => !waitsOnRedis(a) && !waitsOnRedis(b);
 /** How the pairs of two cases were run, for the checks' details. */
