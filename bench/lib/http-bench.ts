@@ -161,7 +161,7 @@ export async function forkServer(
   {
     readyTimeoutMs = 45_000,
     stopTimeoutMs = 10_000,
-    nodeArgs = [] as readonly string[],
+    nodeArgs = [],
   }: { readyTimeoutMs?: number; stopTimeoutMs?: number; nodeArgs?: readonly string[] } = {},
 ): Promise<ServerHandle> {
   const child = fork(script, [JSON.stringify(arg)], {

@@ -188,10 +188,11 @@ describe('ReadBatcher', () => {
       value: { fields: ['a', 'data-a'], id: 'id-a', now: 7 },
     });
     expect(oddRow[1]!.status).toBe('rejected');
-    expect(messageOf(oddRow[1]!)).toMatch(/answered undefined for a session/);
+    expect(messageOf(oddRow[1]!)).toMatch(/answered string for a session/);
 
     const oddData = await settle(async () => [JSON.stringify([['a'], ['b']]), 42, 'data-b']);
     expect(oddData[0]!.status).toBe('rejected');
+    expect(messageOf(oddData[0]!)).toMatch(/answered number for a session/);
     expect(oddData[1]).toEqual({
       status: 'fulfilled',
       value: { fields: ['b', 'data-b'], id: 'id-b', now: 7 },

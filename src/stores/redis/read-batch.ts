@@ -156,7 +156,8 @@ function parseRows(reply: unknown, expected: number): unknown[] | string {
     const row: unknown = rows[i];
     const data: unknown = reply[i + 1];
     if (!Array.isArray(row) || (typeof data !== 'string' && data !== null)) {
-      rows[i] = undefined;
+      // Its read fails alone, its error naming what was malformed: the row, else the data.
+      rows[i] = Array.isArray(row) ? data : row;
       continue;
     }
     for (let j = 0; j < row.length; j++) if (row[j] === false) row[j] = null;
